@@ -1,0 +1,134 @@
+"""Write a self-contained web bundle: page, JS runtime, pinned runtime files, model, manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .atomic import atomic_output_dir, check_output_dir
+from .config import spec_to_dict
+from .inspection import ModelInfo, inspect_model
+from .resolve import ResolvedContract, UserOptions, resolve_contract
+from .runtime_files import ensure_runtime, sha256_file
+from .security import CONTENT_SECURITY_POLICY, netlify_headers_file
+from .targets import get_runtime
+from .templates import template_root
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = 1
+RUNTIME_DIR = "runtime"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    manifest: dict[str, Any]
+    total_bytes: int
+
+
+def export_web(
+    model_path: str | Path,
+    out: str | Path,
+    runtime: str = "onnx",
+    options: UserOptions | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Export ``model_path`` to a static bundle in ``out``; nothing is written on failure."""
+    out = Path(out)
+    check_output_dir(out, force)
+    target = get_runtime(runtime)
+    info = inspect_model(Path(model_path))
+    contract = resolve_contract(info, options or UserOptions())
+    runtime_folder = ensure_runtime(target.package)
+
+    with atomic_output_dir(out, force) as staging:
+        target.write_model(info, staging / target.model_filename)
+        runtime_files = _copy_runtime(target, runtime_folder, staging / RUNTIME_DIR)
+        _copy_template(staging, info, contract, target)
+        manifest = build_manifest(info, contract, target, staging, runtime_files)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    logger.debug("wrote %s (%.1f MiB) for %s", out, total / 2**20, info.path.name)
+    return ExportResult(out, manifest, total)
+
+
+def _copy_runtime(target, source: Path, destination: Path) -> list[str]:
+    destination.mkdir(parents=True)
+    names = []
+    for pinned in target.package.files:
+        shutil.copyfile(source / pinned.name, destination / pinned.name)
+        if sha256_file(destination / pinned.name) != pinned.sha256:
+            from .errors import RuntimeFilesError
+
+            raise RuntimeFilesError(f"copy of {pinned.name} in {destination} does not match its pinned SHA-256")
+        names.append(f"{RUNTIME_DIR}/{pinned.name}")
+    return names
+
+
+def _copy_template(staging: Path, info: ModelInfo, contract: ResolvedContract, target) -> None:
+    import jinja2
+
+    root = template_root()
+    shutil.copyfile(root / "vision-export.js", staging / "vision-export.js")
+    shutil.copytree(root / "lib", staging / "lib")
+    shutil.copytree(root / "app", staging / "app")
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        autoescape=True,  # model names and metadata are untrusted text
+        undefined=jinja2.StrictUndefined,
+    )
+    description = info.metadata.get("description") or f"{contract.postprocess.head} detector"
+    html = environment.get_template("index.html.j2").render(
+        title=info.path.stem,
+        subtitle=f"{description} · {len(contract.labels)} classes · input {contract.preprocess.width}x{contract.preprocess.height}",
+        csp=CONTENT_SECURITY_POLICY,
+        runtime_name=target.description,
+    )
+    (staging / "index.html").write_text(html, encoding="utf-8")
+    (staging / "_headers").write_text(netlify_headers_file(), encoding="utf-8")
+
+
+def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging: Path, runtime_files: list[str]) -> dict[str, Any]:
+    """Describe the bundle: the pre/post contract, labels, model, runtime and every file's hash."""
+    model_file = staging / target.model_filename
+    entry = next(name for name in runtime_files if name.endswith(".min.mjs"))
+    files = [
+        {"path": p.relative_to(staging).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in sorted(staging.rglob("*"))
+        if p.is_file()
+    ]
+    return {
+        "format_version": MANIFEST_FORMAT,
+        "generator": f"vision-export {__version__}",
+        "model": {
+            "file": target.model_filename,
+            "sha256": sha256_file(model_file),
+            "bytes": model_file.stat().st_size,
+            "source_name": info.path.name,
+            "source_sha256": sha256_file(info.path),
+            "input_name": contract.input_name,
+            "output_names": [o.name for o in info.outputs],
+            "opset": info.opset,
+            "description": info.metadata.get("description", ""),
+        },
+        "runtime": {
+            "name": target.name,
+            "package": target.package.npm_name,
+            "version": target.package.version,
+            "license": target.package.license,
+            "backends": list(target.backends),
+            "entry": entry,
+        },
+        "preset": contract.preset,
+        "resolved_from": contract.sources,
+        "preprocess": spec_to_dict(contract.preprocess),
+        "postprocess": spec_to_dict(contract.postprocess),
+        "labels": contract.labels,
+        "files": files,
+    }

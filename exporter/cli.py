@@ -1,0 +1,126 @@
+"""Command-line interface: parse flags, call one library function, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ParityError, VisionExportError
+
+logger = logging.getLogger("exporter")
+
+SUBCOMMANDS = ("predict", "verify", "serve", "presets", "inspect", "fetch-runtime")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show defaults computed from the code, so help text never restates them by hand."""
+
+
+def _add_contract_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", help="detector family whose preprocessing and head the model uses; see 'vision-export presets' (default: from model metadata)")
+    parser.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line or a JSON list (default: model metadata, then preset)")
+    parser.add_argument("--score-threshold", type=float, metavar="S", help="keep detections scoring above S, 0..1 (default: preset, else 0.25)")
+    parser.add_argument("--iou-threshold", type=float, metavar="T", help="NMS suppresses boxes whose IoU with a kept box exceeds T, 0..1 (default: preset, else 0.45)")
+    parser.add_argument("--max-detections", type=int, metavar="N", help="at most N detections per image (default: 300)")
+    parser.add_argument("--agnostic-nms", action="store_true", default=None, help="suppress overlapping boxes across classes, not only within one class")
+
+
+def build_export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vision-export",
+        formatter_class=HelpFormatter,
+        description="Export an object-detection model to a static web bundle that runs in the browser.",
+        epilog="Other commands: " + ", ".join(SUBCOMMANDS) + ". Run 'vision-export COMMAND --help' for each.",
+    )
+    parser.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="bundle folder to write")
+    parser.add_argument("--target", choices=["web"], required=True, help="export target")
+    parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web (wasm)")
+    _add_contract_flags(parser)
+    parser.add_argument("--force", action="store_true", help="replace OUT if it already exists")
+    _add_common(parser)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--version", action="version", version=f"vision-export {__version__}")
+
+
+def build_command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vision-export", formatter_class=HelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser("predict", formatter_class=HelpFormatter, help="run the Python reference runtime",
+                                  description="Detect objects with the Python reference runtime (onnxruntime + numpy), the same pipeline as the bundle.")
+    predict.add_argument("model", type=Path, metavar="MODEL_OR_BUNDLE", help="ONNX model file or exported bundle folder")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    predict.add_argument("--json", action="store_true", help="print detections as JSON")
+    _add_contract_flags(predict)
+    _add_common(predict)
+
+    verify = commands.add_parser("verify", formatter_class=HelpFormatter, help="prove browser parity in headless Chromium",
+                                 description="Run a bundle in headless Chromium on each image and compare every stage with the Python reference.")
+    verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="exported bundle folder")
+    verify.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    verify.add_argument("--json", type=Path, metavar="REPORT", help="write the parity report as JSON")
+    verify.add_argument("--html", type=Path, metavar="REPORT", help="write an HTML report with both sets of boxes drawn")
+    verify.add_argument("--box-tolerance", type=float, default=1.0, metavar="PX", help="max box coordinate difference, in original-image pixels")
+    verify.add_argument("--score-tolerance", type=float, default=1e-3, metavar="S", help="max score difference")
+    verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated)")
+    _add_common(verify)
+
+    serve = commands.add_parser("serve", formatter_class=HelpFormatter, help="serve a bundle on 127.0.0.1",
+                                description="Serve a bundle on 127.0.0.1 with the MIME types, CSP and cross-origin isolation headers it needs.")
+    serve.add_argument("bundle", type=Path, metavar="BUNDLE", help="exported bundle folder")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
+    _add_common(serve)
+
+    presets = commands.add_parser("presets", formatter_class=HelpFormatter, help="list built-in presets")
+    _add_common(presets)
+
+    inspect = commands.add_parser("inspect", formatter_class=HelpFormatter, help="show a model's inputs, outputs and resolved contract")
+    inspect.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
+    _add_contract_flags(inspect)
+    _add_common(inspect)
+
+    fetch = commands.add_parser("fetch-runtime", formatter_class=HelpFormatter, help="fetch the pinned browser runtime into the cache",
+                                description="Fetch the pinned onnxruntime-web release with npm (or from a local tarball) into the cache, verified by SHA-256.")
+    fetch.add_argument("--from-tarball", type=Path, metavar="TGZ", help="use this npm package tarball instead of running npm pack")
+    _add_common(fetch)
+    return parser
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logger.setLevel(min(level, logging.INFO))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    is_command = bool(argv) and argv[0] in SUBCOMMANDS
+    parser = build_command_parser() if is_command else build_export_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    from . import commands
+
+    handler = commands.HANDLERS[args.command if is_command else "export"]
+    try:
+        return handler(args)
+    except ParityError as exc:
+        logger.error("%s", exc)
+        return exc.exit_code
+    except VisionExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

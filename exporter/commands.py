@@ -1,0 +1,174 @@
+"""One handler per CLI command; each returns the process exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from .errors import ParityError
+
+logger = logging.getLogger(__name__)
+
+
+def _user_options(args: argparse.Namespace):
+    from .resolve import UserOptions
+
+    return UserOptions(
+        preset=args.preset,
+        labels_file=args.labels,
+        score_threshold=args.score_threshold,
+        iou_threshold=args.iou_threshold,
+        max_detections=args.max_detections,
+        agnostic_nms=args.agnostic_nms,
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .bundle import export_web
+
+    result = export_web(args.model, args.output, runtime=args.runtime, options=_user_options(args), force=args.force)
+    manifest = result.manifest
+    post = manifest["postprocess"]
+    print(
+        f"Wrote {result.out} ({result.total_bytes / 2**20:.1f} MiB): {manifest['model']['source_name']}, "
+        f"head {post['head']}, {len(manifest['labels'])} classes, input "
+        f"{manifest['preprocess']['width']}x{manifest['preprocess']['height']}, runtime "
+        f"{manifest['runtime']['package']} {manifest['runtime']['version']}.\n"
+        f"Try it: vision-export serve {result.out}"
+    )
+    return 0
+
+
+def _reference_for(args: argparse.Namespace):
+    from .inspection import inspect_model
+    from .manifest import is_bundle, load_bundle
+    from .reference import ReferenceDetector
+    from .resolve import resolve_contract
+
+    if is_bundle(args.model):
+        bundle = load_bundle(args.model)
+        options = _user_options(args)
+        post = bundle.postprocess
+        from .config import override
+
+        post = override(
+            post,
+            score_threshold=options.score_threshold,
+            iou_threshold=options.iou_threshold,
+            max_detections=options.max_detections,
+            agnostic_nms=options.agnostic_nms,
+        )
+        return ReferenceDetector(bundle.model_path, bundle.preprocess, post, bundle.labels, bundle.input_name)
+    info = inspect_model(args.model)
+    contract = resolve_contract(info, _user_options(args))
+    return ReferenceDetector(info.path, contract.preprocess, contract.postprocess, contract.labels, contract.input_name)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .images_list import expand_images
+
+    detector = _reference_for(args)
+    paths = expand_images(args.images)
+    results = [{"image": str(path), "detections": [d.to_dict() for d in detector.detect_file(path)]} for path in paths]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for result in results:
+        print(f"{result['image']}: {len(result['detections'])} detections")
+        for d in result["detections"]:
+            box = ", ".join(f"{v:.1f}" for v in d["box"])
+            print(f"  {d['label']:<20} {d['score']:.3f}  [{box}]")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from .compare import Tolerance
+    from .report import write_html_report
+    from .verify import format_table, verify_bundle
+
+    tolerance = Tolerance(box_px=args.box_tolerance, score=args.score_tolerance)
+    report = verify_bundle(args.bundle, args.images, tolerance=tolerance, num_threads=args.threads)
+    print(format_table(report))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        print(f"JSON report: {args.json}")
+    if args.html:
+        write_html_report(report, args.html)
+        print(f"HTML report: {args.html}")
+    if not report.passed:
+        failed = [i.image for i in report.images if not i.passed]
+        raise ParityError(f"browser and Python reference differ on {len(failed)} image(s): {', '.join(failed)}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .manifest import load_bundle
+    from .serve import BundleServer
+
+    bundle = load_bundle(args.bundle)
+    server = BundleServer(bundle.root, port=args.port)
+    print(f"Serving {bundle.root} at {server.url} (Ctrl+C stops)", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+
+    for preset in PRESETS.values():
+        print(f"{preset.name}\n  {preset.description}\n  sets: {preset.summary()}")
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from .config import spec_to_dict
+    from .errors import VisionExportError
+    from .inspection import inspect_model
+    from .resolve import resolve_contract
+
+    info = inspect_model(args.model)
+    print(f"model: {info.path}\nopset: {info.opset}, IR version: {info.ir_version}, producer: {info.producer or 'unknown'}")
+    for tensor in info.inputs:
+        print(f"input:  {tensor.describe()}")
+    for tensor in info.outputs:
+        print(f"output: {tensor.describe()}")
+    for key, value in info.metadata.items():
+        print(f"metadata {key}: {value[:120]}{'…' if len(value) > 120 else ''}")
+    try:
+        contract = resolve_contract(info, _user_options(args))
+    except VisionExportError as exc:
+        print(f"contract: not resolved: {exc}")
+        return exc.exit_code
+    print(json.dumps({"preprocess": spec_to_dict(contract.preprocess), "postprocess": spec_to_dict(contract.postprocess),
+                      "labels": f"{len(contract.labels)} ({contract.sources['labels']})", "resolved_from": contract.sources}, indent=2))
+    return 0
+
+
+def run_fetch_runtime(args: argparse.Namespace) -> int:
+    from .runtime_files import fetch_runtime
+    from .targets import RUNTIMES
+
+    for target in RUNTIMES.values():
+        folder = fetch_runtime(target.package, tarball=args.from_tarball)
+        print(f"{target.package.npm_name} {target.package.version}: verified in {folder}")
+    return 0
+
+
+HANDLERS = {
+    "export": run_export,
+    "predict": run_predict,
+    "verify": run_verify,
+    "serve": run_serve,
+    "presets": run_presets,
+    "inspect": run_inspect,
+    "fetch-runtime": run_fetch_runtime,
+}
+
+__all__ = ["HANDLERS"]

@@ -1,0 +1,125 @@
+"""Match two detection lists and compare pipeline stages within stated tolerances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .reference.nms import box_iou
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Parity tolerances. Boxes in original-image pixels, scores absolute."""
+
+    box_px: float = 1.0
+    score: float = 1e-3
+    # A detection this close to the score threshold may exist on one side only.
+    threshold_margin: float = 0.01
+    # Stage diagnostics: the first stage above its tolerance is named as the divergence.
+    input_tensor: float = 1e-4
+    raw_output: float = 1e-2
+
+
+@dataclass
+class ImageParity:
+    """Parity of one image between the Python reference and the browser."""
+
+    image: str
+    reference_count: int
+    browser_count: int
+    matched: int = 0
+    max_box_diff: float = 0.0
+    max_score_diff: float = 0.0
+    input_max_diff: float | None = None
+    output_max_diff: dict[str, float] = field(default_factory=dict)
+    first_divergent_stage: str | None = None
+    problems: list[str] = field(default_factory=list)
+    pairs: list[tuple[dict, dict]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "passed": self.passed,
+            "reference_count": self.reference_count,
+            "browser_count": self.browser_count,
+            "matched": self.matched,
+            "max_box_diff_px": self.max_box_diff,
+            "max_score_diff": self.max_score_diff,
+            "input_tensor_max_diff": self.input_max_diff,
+            "raw_output_max_diff": self.output_max_diff,
+            "first_divergent_stage": self.first_divergent_stage,
+            "problems": self.problems,
+        }
+
+
+def match_detections(
+    reference: list[dict], browser: list[dict], score_threshold: float, tolerance: Tolerance, result: ImageParity
+) -> None:
+    """Pair detections of the same class by best IoU, highest reference score first, and record differences."""
+    unmatched = list(range(len(browser)))
+    for ref in sorted(reference, key=lambda d: -d["score"]):
+        candidates = [i for i in unmatched if browser[i]["class_id"] == ref["class_id"]]
+        best, best_iou = None, 0.0
+        if candidates:
+            boxes = np.array([browser[i]["box"] for i in candidates], dtype=np.float64)
+            ious = box_iou(np.asarray(ref["box"], dtype=np.float64), boxes)
+            position = int(ious.argmax())
+            best, best_iou = candidates[position], float(ious[position])
+        if best is None or best_iou < 0.5:
+            if ref["score"] - score_threshold >= tolerance.threshold_margin:
+                result.problems.append(f"reference {_describe(ref)} has no browser match")
+            continue
+        unmatched.remove(best)
+        other = browser[best]
+        box_diff = float(np.max(np.abs(np.subtract(ref["box"], other["box"]))))
+        score_diff = abs(ref["score"] - other["score"])
+        result.matched += 1
+        result.pairs.append((ref, other))
+        result.max_box_diff = max(result.max_box_diff, box_diff)
+        result.max_score_diff = max(result.max_score_diff, score_diff)
+        if box_diff > tolerance.box_px:
+            result.problems.append(f"{_describe(ref)}: box differs by {box_diff:.3f} px (tolerance {tolerance.box_px})")
+        if score_diff > tolerance.score:
+            result.problems.append(f"{_describe(ref)}: score differs by {score_diff:.2e} (tolerance {tolerance.score})")
+    for i in unmatched:
+        if browser[i]["score"] - score_threshold >= tolerance.threshold_margin:
+            result.problems.append(f"browser {_describe(browser[i])} has no reference match")
+
+
+def compare_stages(
+    ref_input: np.ndarray,
+    browser_input: np.ndarray,
+    ref_outputs: dict[str, np.ndarray],
+    browser_outputs: dict[str, np.ndarray],
+    tolerance: Tolerance,
+    result: ImageParity,
+) -> None:
+    """Record the max abs difference of the input tensor and each raw output."""
+    if ref_input.shape != browser_input.shape:
+        result.input_max_diff = float("inf")
+    else:
+        result.input_max_diff = float(np.max(np.abs(ref_input - browser_input)))
+    for name, ref in ref_outputs.items():
+        other = browser_outputs.get(name)
+        if other is None or other.size != ref.size:
+            result.output_max_diff[name] = float("inf")
+        else:
+            result.output_max_diff[name] = float(np.max(np.abs(ref.ravel() - other.ravel())))
+    if result.input_max_diff > tolerance.input_tensor:
+        result.first_divergent_stage = "preprocess"
+    elif any(diff > tolerance.raw_output for diff in result.output_max_diff.values()):
+        result.first_divergent_stage = "inference"
+    elif result.problems:
+        result.first_divergent_stage = "postprocess"
+
+
+def _describe(detection: dict) -> str:
+    box = ", ".join(f"{v:.1f}" for v in detection["box"])
+    return f"{detection['label']} {detection['score']:.3f} [{box}]"

@@ -1,0 +1,81 @@
+"""Head-kind base class and registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..inspection import ModelInfo
+
+HEADS: dict[str, "HeadKind"] = {}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A head kind fitted to one model: output names per role, parameters, class count."""
+
+    outputs: dict[str, str]
+    params: dict[str, Any] = field(default_factory=dict)
+    num_classes: int = 0
+
+
+class HeadKind:
+    """One detector output family.
+
+    Subclasses set ``name``, ``roles`` and ``description`` and implement
+    :meth:`bind` and :meth:`decode`. ``decode`` returns boxes as float32 xyxy in
+    model-input pixels, shape [N, 4], and per-class scores, shape [N, C].
+    """
+
+    name: str = ""
+    roles: tuple[str, ...] = ()
+    description: str = ""
+
+    def bind(self, info: ModelInfo, input_hw: tuple[int, int], num_labels: int | None, params: dict[str, Any]) -> Binding:
+        """Match this head kind to the model's outputs; return None when the shapes do not fit."""
+        raise NotImplementedError
+
+    def recognizes(self, info: ModelInfo) -> bool:
+        """Return True when the model itself says it has this head (no preset needed)."""
+        return False
+
+    def decode(
+        self, outputs: dict[str, np.ndarray], params: dict[str, Any], input_hw: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+def register_head(cls: type[HeadKind]) -> type[HeadKind]:
+    """Class decorator that adds one instance of ``cls`` to :data:`HEADS`."""
+    instance = cls()
+    if instance.name in HEADS:
+        raise RuntimeError(f"head kind {instance.name!r} is registered twice")
+    HEADS[instance.name] = instance
+    return cls
+
+
+def get_head(name: str) -> HeadKind:
+    try:
+        return HEADS[name]
+    except KeyError:
+        raise ConfigError(f"unknown head kind {name!r}: use one of {', '.join(sorted(HEADS))}") from None
+
+
+def static_dims(shape: tuple[int | str, ...]) -> tuple[int, ...] | None:
+    """Return the shape when every dimension is a number, else None."""
+    return tuple(shape) if all(isinstance(d, int) for d in shape) else None
+
+
+def single_output(info: ModelInfo, rank: int) -> tuple[str, tuple[int, ...]] | None:
+    """Return (name, static shape) of the model's only output when it has ``rank`` dims."""
+    if len(info.outputs) != 1:
+        return None
+    shape = static_dims(info.outputs[0].shape)
+    if shape is None or len(shape) != rank or shape[0] != 1:
+        return None
+    return info.outputs[0].name, shape
+
+

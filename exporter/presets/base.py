@@ -1,0 +1,47 @@
+"""Preset dataclass and registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+
+PRESETS: dict[str, "Preset"] = {}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Settings for one detector family. Keys mirror PreprocessSpec and PostprocessSpec fields."""
+
+    name: str
+    description: str
+    head: str
+    head_params: dict[str, Any] = field(default_factory=dict)
+    preprocess: dict[str, Any] = field(default_factory=dict)
+    postprocess: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+
+    def summary(self) -> str:
+        """Return one line listing what the preset sets."""
+        parts = [f"head={self.head}"]
+        parts += [f"{k}={v}" for k, v in {**self.preprocess, **self.postprocess}.items()]
+        if self.labels:
+            parts.append(f"labels={len(self.labels)} built in")
+        return ", ".join(parts)
+
+
+def register_preset(preset: Preset) -> Preset:
+    if preset.name in PRESETS:
+        raise RuntimeError(f"preset {preset.name!r} is registered twice")
+    PRESETS[preset.name] = preset
+    return preset
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown preset {name!r}: use one of {', '.join(sorted(PRESETS))} (see 'vision-export presets')"
+        ) from None

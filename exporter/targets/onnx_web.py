@@ -1,0 +1,70 @@
+"""onnxruntime-web target: the ONNX model as it is, run by the wasm execution provider."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..errors import InvalidModelError
+from ..inspection import ModelInfo, load_onnx
+from ..runtime_files import PinnedFile, RuntimePackage
+from .base import RuntimeTarget, register_runtime
+
+logger = logging.getLogger(__name__)
+
+# onnxruntime-web 1.31 rejects models with IR version 14 (onnx 1.23 writes it by default).
+MAX_IR_VERSION = 13
+MAX_OPSET = 25
+
+ONNXRUNTIME_WEB = RuntimePackage(
+    npm_name="onnxruntime-web",
+    version="1.31.1",
+    license="MIT",
+    files=(
+        # The wasm-only entry point; entry points with WebGPU pull a ~28 MiB .wasm instead.
+        PinnedFile("dist/ort.wasm.min.mjs", "c21d9c326d453a4a61398270c804d5979e118540597cb0c07f7b3d64e6098234", 53725),
+        PinnedFile("dist/ort-wasm-simd-threaded.mjs", "30ed0b5cd1182ede931fea448afb567d4dc705ec957af09f108a2be5f770dac3", 24738),
+        PinnedFile("dist/ort-wasm-simd-threaded.wasm", "4b884c203b0fa48d057be3332c65513ff85aa3c5bddd6946acc0fab7ecda001d", 14848852),
+    ),
+)
+
+
+@register_runtime
+class OnnxWebTarget(RuntimeTarget):
+    name = "onnx"
+    description = f"onnxruntime-web {ONNXRUNTIME_WEB.version}, wasm execution provider"
+    package = ONNXRUNTIME_WEB
+    backends = ("wasm",)
+    model_filename = "model.onnx"
+
+    def write_model(self, info: ModelInfo, destination: Path) -> None:
+        """Write the model, lowering a too-new IR version that the browser runtime rejects."""
+        import onnx
+
+        model = load_onnx(info.path)
+        if info.opset > MAX_OPSET:
+            raise InvalidModelError(
+                f"model {str(info.path)!r} uses opset {info.opset}; onnxruntime-web {ONNXRUNTIME_WEB.version} "
+                f"supports opset <= {MAX_OPSET}: re-export the model with a lower opset"
+            )
+        if model.ir_version > MAX_IR_VERSION:
+            # IR 14 adds no feature an opset <= 25 model can use, so the field alone is lowered.
+            logger.info("lowering ONNX IR version %d to %d for onnxruntime-web", model.ir_version, MAX_IR_VERSION)
+            model.ir_version = MAX_IR_VERSION
+        _drop_initializer_inputs(model)
+        onnx.save(model, str(destination))
+
+
+def _drop_initializer_inputs(model) -> None:
+    """Remove initializers listed as graph inputs (written by old exporters).
+
+    Listed as inputs, they are overridable, which stops constant folding in
+    onnxruntime's graph optimizer and makes it warn once per initializer.
+    """
+    if model.ir_version < 4:
+        return  # before IR 4, every initializer had to be listed as a graph input
+    initializer_names = {init.name for init in model.graph.initializer}
+    kept = [value for value in model.graph.input if value.name not in initializer_names]
+    if len(kept) != len(model.graph.input):
+        del model.graph.input[:]
+        model.graph.input.extend(kept)
