@@ -48,8 +48,8 @@ def find_chromium() -> str:
 
 
 @contextlib.contextmanager
-def chromium_page(url: str, timeout_s: float = 120.0, extra_args: list[str] | None = None) -> Iterator[object]:
-    """Open ``url`` in a fresh headless Chromium and yield the Playwright page.
+def chromium_page(url: str | None, timeout_s: float = 120.0, extra_args: list[str] | None = None) -> Iterator[object]:
+    """Open ``url`` (or nothing, when None) in a fresh headless Chromium and yield the Playwright page.
 
     Console errors and uncaught page errors are logged, so a failing bundle
     leaves a trace in the verify output.
@@ -71,7 +71,8 @@ def chromium_page(url: str, timeout_s: float = 120.0, extra_args: list[str] | No
             page.set_default_timeout(timeout_s * 1000)
             page.on("console", lambda msg: msg.type in ("error", "warning") and logger.debug("browser %s: %s", msg.type, msg.text))
             page.on("pageerror", lambda err: logger.warning("browser page error: %s", err))
-            page.goto(url)
+            if url is not None:
+                page.goto(url)
             yield page
         finally:
             browser.close()
