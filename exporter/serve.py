@@ -8,7 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
-from .security import MIME_TYPES, SECURITY_HEADERS
+from .security import ISOLATION_HEADERS, MIME_TYPES, SECURITY_HEADERS
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +20,9 @@ class BundleRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
 
-    def __init__(self, *args, directory: str, mounts: dict[str, Path], **kwargs):
+    def __init__(self, *args, directory: str, mounts: dict[str, Path], headers: dict[str, str], **kwargs):
         self.mounts = mounts
+        self.extra_headers = headers
         super().__init__(*args, directory=directory, **kwargs)
 
     def translate_path(self, path: str) -> str:
@@ -35,7 +36,7 @@ class BundleRequestHandler(http.server.SimpleHTTPRequestHandler):
         return super().translate_path(path)
 
     def end_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in self.extra_headers.items():
             self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
@@ -48,10 +49,15 @@ class BundleRequestHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class BundleServer:
-    """A threaded static server bound to 127.0.0.1; port 0 picks a free port."""
+    """A threaded static server bound to 127.0.0.1; port 0 picks a free port.
 
-    def __init__(self, root: Path, port: int = 0, mounts: dict[str, Path] | None = None) -> None:
-        handler = functools.partial(BundleRequestHandler, directory=str(root), mounts=mounts or {})
+    ``cross_origin_isolation=False`` leaves out the COOP/COEP headers, as a plain
+    static host would, so the page runs wasm on one thread.
+    """
+
+    def __init__(self, root: Path, port: int = 0, mounts: dict[str, Path] | None = None, cross_origin_isolation: bool = True) -> None:
+        headers = {k: v for k, v in SECURITY_HEADERS.items() if cross_origin_isolation or k not in ISOLATION_HEADERS}
+        handler = functools.partial(BundleRequestHandler, directory=str(root), mounts=mounts or {}, headers=headers)
         self.httpd = http.server.ThreadingHTTPServer((HOST, port), handler)
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
