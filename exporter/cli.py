@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
@@ -15,16 +16,32 @@ logger = logging.getLogger("exporter")
 SUBCOMMANDS = ("predict", "verify", "serve", "presets", "inspect", "fetch-runtime")
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show defaults computed from the code, so help text never restates them by hand."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Append each option's real default, so help text never restates it by hand."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _post_default(name: str):
+    """Return the PostprocessSpec default of ``name``, for help text."""
+    from .config import PostprocessSpec
+
+    return next(f.default for f in fields(PostprocessSpec) if f.name == name)
 
 
 def _add_contract_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="detector family whose preprocessing and head the model uses; see 'vision-export presets' (default: from model metadata)")
     parser.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line or a JSON list (default: model metadata, then preset)")
-    parser.add_argument("--score-threshold", type=float, metavar="S", help="keep detections scoring above S, 0..1 (default: preset, else 0.25)")
-    parser.add_argument("--iou-threshold", type=float, metavar="T", help="NMS suppresses boxes whose IoU with a kept box exceeds T, 0..1 (default: preset, else 0.45)")
-    parser.add_argument("--max-detections", type=int, metavar="N", help="at most N detections per image (default: 300)")
+    parser.add_argument("--score-threshold", type=float, metavar="S",
+                        help=f"keep detections scoring above S, 0..1 (default: the preset's, else {_post_default('score_threshold')})")
+    parser.add_argument("--iou-threshold", type=float, metavar="T",
+                        help=f"NMS suppresses a box whose IoU with a kept box of its class exceeds T, 0..1 (default: the preset's, else {_post_default('iou_threshold')})")
+    parser.add_argument("--max-detections", type=int, metavar="N",
+                        help=f"keep at most N detections per image (default: {_post_default('max_detections')})")
     parser.add_argument("--agnostic-nms", action="store_true", default=None, help="suppress overlapping boxes across classes, not only within one class")
 
 
@@ -37,7 +54,7 @@ def build_export_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="bundle folder to write")
-    parser.add_argument("--target", choices=["web"], required=True, help="export target")
+    parser.add_argument("--target", choices=["web"], required=True, help="export target; 'web' writes a static site")
     parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web (wasm)")
     _add_contract_flags(parser)
     parser.add_argument("--force", action="store_true", help="replace OUT if it already exists")

@@ -1,4 +1,4 @@
-"""Atomic bundle output: a refused or failed export leaves the previous folder as it was."""
+"""Atomic bundle output: a rejected or failed export leaves the previous folder as it was."""
 
 from __future__ import annotations
 

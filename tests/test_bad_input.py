@@ -23,7 +23,7 @@ from exporter.presets import PRESETS
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str | Path]) -> tuple[int, list[str]]:
-    """Run the CLI in-process; return the exit code and the lines written to stderr."""
+    """Run the CLI in-process and return the exit code and the lines written to stderr."""
     code = main([str(arg) for arg in argv])
     return code, capsys.readouterr().err.splitlines()
 

@@ -77,3 +77,30 @@ def test_verify_detects_contract_drift(bundles, photos_dir, tmp_path, monkeypatc
     report = json.loads((tmp_path / "r.json").read_text())
     assert code != 0
     assert report["images"][0]["first_divergent_stage"] == "preprocess"
+
+
+def test_exif_rotated_photo_is_upright(bundles, photos_dir, tmp_path):
+    """A 640x480 JPEG with EXIF orientation 6 is detected upright, 480x640, on both sides."""
+    from PIL import Image
+
+    from exporter.reference import load_image_rgb
+    from exporter.verify import verify_bundle
+
+    rotated = tmp_path / "rotated.jpg"
+    with Image.open(photos_dir / "darknet_person.jpg") as photo:
+        upright = photo.convert("RGB").resize((480, 640))
+    # Orientation 6 means "rotate 90 degrees clockwise to display", so the file stores
+    # the upright picture turned 90 degrees counter-clockwise: 640x480 pixels.
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    assert stored.size == (640, 480)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(rotated, quality=95, exif=exif)
+    assert load_image_rgb(rotated).shape[:2] == (640, 480)
+
+    report = verify_bundle(bundles["yolov8n"], [rotated])
+    browser = report.browser_results[0]
+    assert (browser["imageSize"]["width"], browser["imageSize"]["height"]) == (480, 640)
+    assert report.passed, report.images[0].problems
+    assert report.images[0].reference_count >= 2
+    assert report.images[0].max_box_diff <= 1.0

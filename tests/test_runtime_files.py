@@ -38,7 +38,7 @@ def write_npm_tarball(path: Path, contents: dict[str, bytes]) -> Path:
     manifest = json.dumps({"name": ONNXRUNTIME_WEB.npm_name, "version": ONNXRUNTIME_WEB.version}).encode()
     members = {"package/package.json": manifest}
     members.update({f"package/dist/{name}": data for name, data in contents.items()})
-    # Level 1 keeps packing the 14 MiB .wasm fast; the reader does not care about the level.
+    # Level 1 keeps packing the 14 MiB .wasm fast, and the reader accepts any level.
     with tarfile.open(path, "w:gz", compresslevel=1) as archive:
         for member_name, data in members.items():
             info = tarfile.TarInfo(member_name)
@@ -73,7 +73,7 @@ def temp_cache(pinned_contents, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def cached_runtime(temp_cache, pinned_contents) -> Path:
-    """The temporary cache filled with the verified pinned files; returns the package folder."""
+    """Package folder in the temporary cache, filled with the verified pinned files."""
     folder = package_dir(ONNXRUNTIME_WEB)
     folder.mkdir(parents=True)
     for name, data in pinned_contents.items():

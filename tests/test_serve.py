@@ -59,7 +59,7 @@ def server(bundle_dir, mount_dir):
 
 
 def fetch(server: BundleServer, path: str) -> Response:
-    """GET ``path`` from the test server on 127.0.0.1; HTTP errors are returned, not raised."""
+    """Send GET ``path`` to the test server on 127.0.0.1 and return the response, for HTTP errors too."""
     url = f"http://127.0.0.1:{server.httpd.server_address[1]}{path}"
     try:
         with urllib.request.urlopen(url, timeout=30) as reply:
@@ -256,3 +256,12 @@ def test_traversal_to_etc_passwd(server, path):
 
     assert passwd.read_bytes() not in response.body, f"{path} served /etc/passwd"
     assert response.status == 404
+
+
+def test_no_isolation_server_headers(bundle_dir):
+    with BundleServer(bundle_dir, port=0, cross_origin_isolation=False) as plain_server:
+        headers = fetch(plain_server, "/").headers
+
+    assert headers.get("Cross-Origin-Opener-Policy") is None
+    assert headers.get("Cross-Origin-Embedder-Policy") is None
+    assert "script-src 'self' 'wasm-unsafe-eval'" in headers.get("Content-Security-Policy", "")

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything vision-export needs on a fresh Debian/Ubuntu machine:
+# Chromium (for verify and the browser tests) and npm from apt-get, the Python
+# package with pip, and the pinned onnxruntime-web files into the user cache.
+#   bash scripts/setup.sh          # the tool
+#   bash scripts/setup.sh --test   # the tool and the test dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+if [[ "${1:-}" == "--test" ]]; then
+  extras="[test]"
+fi
+
+sudo_cmd=()
+if [[ "$(id -u)" != "0" ]]; then
+  sudo_cmd=(sudo)
+fi
+
+apt_packages=()
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
+if (( ${#apt_packages[@]} )); then
+  echo "Installing ${apt_packages[*]} with apt-get"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+echo "Installing vision-export${extras} with pip"
+python3 -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+
+# The first export would fetch the runtime too; doing it here keeps later runs offline.
+vision-export fetch-runtime
