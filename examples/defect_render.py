@@ -30,6 +30,9 @@ from PIL import Image, ImageFilter
 CLASS_NAMES = ("scratch", "dent", "missing_hole")
 SCRATCH, DENT, MISSING_HOLE = 0, 1, 2
 
+# Range of the dent's long semi-axis as a fraction of the shorter image side.
+DENT_RADIUS = (0.02, 0.042)
+
 # Minimum box side as a fraction of the shorter image side (about 8 px after letterboxing
 # to 320 px).
 MIN_BOX_FRACTION = 0.025
@@ -47,14 +50,12 @@ class Defect:
 class PartGeometry:
     """Rendered part in image coordinates, used to place defects on its surface.
 
-    ``surface`` is True where the part has undrilled metal at least ``margin`` px from any
-    edge or hole. ``hole_centers`` lists every drilled or missing hole position as
-    (x, y) in image pixels, and ``hole_radius`` is their radius in pixels.
+    ``clearance`` [H, W] is the distance in px from each pixel to the nearest part edge,
+    bore or drilled-hole chamfer. It is negative off the metal. ``light_angle`` is the
+    direction towards the light in radians, in image axes.
     """
 
-    surface: np.ndarray
-    hole_centers: list[tuple[float, float]]
-    hole_radius: float
+    clearance: np.ndarray
     light_angle: float
 
 
@@ -271,10 +272,9 @@ def _render_part(
     if bore_sd is not None:
         image *= (1.0 - 0.55 * bore_cover)[:, :, None]
 
-    # Defects may sit only on plain metal away from edges and holes.
-    margin = 0.03 * short_side
-    near_hole = hole_distance < hole_radius + chamfer + margin
-    surface = (solid_sd < -margin) & ~near_hole
+    # Nearest hole by grid rounding (plate) or by angle (flange) is the nearest hole for
+    # every pixel on the metal, so this is a true distance up to the rounded corners.
+    clearance = np.minimum(-solid_sd, np.where(pixel_drilled, hole_distance - hole_radius - chamfer, np.inf))
 
     defects = []
     for index in missing:
@@ -282,29 +282,45 @@ def _render_part(
         # The box is the would-be hole; the chamfer is not part of the defect.
         defects.append(Defect(MISSING_HOLE, (hx - hole_radius, hy - hole_radius, hx + hole_radius, hy + hole_radius)))
 
-    geometry = PartGeometry(surface=surface, hole_centers=centers, hole_radius=hole_radius, light_angle=light_angle)
+    geometry = PartGeometry(clearance=clearance.astype(np.float32), light_angle=light_angle)
     return geometry, defects
 
 
-def _pick_surface_point(rng: np.random.Generator, surface: np.ndarray, keep_out: list[tuple[float, float, float]]) -> tuple[float, float] | None:
-    """Return a random surface pixel at least the given radius from each (x, y, radius) in keep_out."""
-    candidates = np.flatnonzero(surface)
+def _outside_keep_out(x: float, y: float, keep_out: list[tuple[float, float, float]]) -> bool:
+    """Return True when (x, y) is outside every keep-out circle (x, y, radius in px)."""
+    return all((x - kx) ** 2 + (y - ky) ** 2 >= kr * kr for kx, ky, kr in keep_out)
+
+
+def _pick_surface_point(
+    rng: np.random.Generator,
+    clearance: np.ndarray,
+    min_clearance: float,
+    keep_out: list[tuple[float, float, float]],
+) -> tuple[float, float] | None:
+    """Return a random pixel with at least ``min_clearance`` px of plain metal around it.
+
+    The pixel is also outside every keep-out circle. Returns None after 30 misses.
+    """
+    candidates = np.flatnonzero(clearance > min_clearance)
     if candidates.size == 0:
         return None
-    width = surface.shape[1]
+    width = clearance.shape[1]
     for _ in range(30):
         flat = candidates[rng.integers(candidates.size)]
         x, y = float(flat % width), float(flat // width)
-        if all((x - kx) ** 2 + (y - ky) ** 2 >= kr * kr for kx, ky, kr in keep_out):
+        if _outside_keep_out(x, y, keep_out):
             return x, y
     return None
 
 
-def _draw_dent(rng: np.random.Generator, image: np.ndarray, x: float, y: float, light_angle: float) -> Defect:
-    """Draw a shaded elliptical depression centred at (x, y) and return its defect box."""
+def _draw_dent(rng: np.random.Generator, image: np.ndarray, x: float, y: float, max_radius: float, light_angle: float) -> Defect:
+    """Draw a shaded elliptical depression centred at (x, y) and return its defect box.
+
+    The long semi-axis is at most ``max_radius`` px, so the dent stays on plain metal.
+    """
     height, width, _ = image.shape
     short_side = min(width, height)
-    rx = rng.uniform(0.02, 0.042) * short_side
+    rx = min(rng.uniform(DENT_RADIUS[0], DENT_RADIUS[1]) * short_side, max_radius)
     ry = rx * rng.uniform(0.55, 1.0)
     tilt = rng.uniform(0, math.pi)
     cos_t, sin_t = math.cos(tilt), math.sin(tilt)
@@ -334,10 +350,18 @@ def _draw_dent(rng: np.random.Generator, image: np.ndarray, x: float, y: float, 
     return Defect(DENT, (x - half_x, y - half_y, x + half_x, y + half_y))
 
 
-def _draw_scratch(rng: np.random.Generator, image: np.ndarray, surface: np.ndarray, x: float, y: float) -> Defect | None:
-    """Draw a thin, slightly curved line starting near (x, y) and return its defect box.
+def _draw_scratch(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    clearance: np.ndarray,
+    x: float,
+    y: float,
+    keep_out: list[tuple[float, float, float]],
+) -> Defect | None:
+    """Draw a thin, slightly curved line starting at (x, y) and return its defect box.
 
-    Returns None when the far end would leave the part surface.
+    Draws nothing and returns None when the line would cross an edge, a hole or a
+    keep-out circle.
     """
     height, width, _ = image.shape
     short_side = min(width, height)
@@ -345,8 +369,6 @@ def _draw_scratch(rng: np.random.Generator, image: np.ndarray, surface: np.ndarr
     direction = rng.uniform(0, 2 * math.pi)
     end_x = x + length * math.cos(direction)
     end_y = y + length * math.sin(direction)
-    if not (0 <= int(end_x) < width and 0 <= int(end_y) < height and surface[int(end_y), int(end_x)]):
-        return None
 
     # Quadratic Bezier with a small sideways bend, sampled densely; the distance to the
     # nearest sample approximates the distance to the curve.
@@ -355,8 +377,15 @@ def _draw_scratch(rng: np.random.Generator, image: np.ndarray, surface: np.ndarr
     mid_y = (y + end_y) / 2 + math.cos(direction) * bend
     t = np.linspace(0.0, 1.0, max(8, int(length)))[:, None]
     curve = (1 - t) ** 2 * np.array([x, y]) + 2 * (1 - t) * t * np.array([mid_x, mid_y]) + t**2 * np.array([end_x, end_y])
-
     line_width = rng.uniform(1.0, 2.4) * short_side / 480
+
+    columns = np.clip(curve[:, 0].astype(int), 0, width - 1)
+    rows = np.clip(curve[:, 1].astype(int), 0, height - 1)
+    inside_frame = (curve[:, 0] >= 0) & (curve[:, 0] < width) & (curve[:, 1] >= 0) & (curve[:, 1] < height)
+    if not inside_frame.all() or (clearance[rows, columns] < line_width + 2).any():
+        return None
+    if not all(_outside_keep_out(px, py, keep_out) for px, py in curve[:: max(1, len(curve) // 8)]):
+        return None
     pad = line_width + 2
     x0 = max(0, int(curve[:, 0].min() - pad))
     x1 = min(width, int(curve[:, 0].max() + pad) + 1)
@@ -418,19 +447,21 @@ def render_scene(
     for defect in defects:
         x1, y1, x2, y2 = defect.box
         keep_out.append(((x1 + x2) / 2, (y1 + y2) / 2, 0.08 * short_side))
+    min_dent_radius = DENT_RADIUS[0] * short_side
     for _ in range(defect_counts[DENT]):
-        point = _pick_surface_point(rng, geometry.surface, keep_out)
+        point = _pick_surface_point(rng, geometry.clearance, min_dent_radius + 1, keep_out)
         if point is None:
             continue
-        dent = _draw_dent(rng, image, point[0], point[1], geometry.light_angle)
+        max_radius = float(geometry.clearance[int(point[1]), int(point[0])]) - 1
+        dent = _draw_dent(rng, image, point[0], point[1], max_radius, geometry.light_angle)
         defects.append(dent)
         keep_out.append((point[0], point[1], 0.09 * short_side))
     for _ in range(defect_counts[SCRATCH]):
-        for _attempt in range(10):
-            point = _pick_surface_point(rng, geometry.surface, keep_out)
+        for _attempt in range(20):
+            point = _pick_surface_point(rng, geometry.clearance, 3.0, keep_out)
             if point is None:
                 break
-            scratch = _draw_scratch(rng, image, geometry.surface, point[0], point[1])
+            scratch = _draw_scratch(rng, image, geometry.clearance, point[0], point[1], keep_out)
             if scratch is not None:
                 defects.append(scratch)
                 x1, y1, x2, y2 = scratch.box

@@ -112,7 +112,8 @@ def build_command_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    level = levels.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(min(level, logging.INFO))
 

@@ -6,6 +6,7 @@ import functools
 import http.server
 import logging
 import threading
+import urllib.parse
 from pathlib import Path
 
 from .security import ISOLATION_HEADERS, MIME_TYPES, SECURITY_HEADERS
@@ -28,7 +29,7 @@ class BundleRequestHandler(http.server.SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         for prefix, folder in self.mounts.items():
             if path.startswith(prefix):
-                relative = path[len(prefix):].split("?", 1)[0].split("#", 1)[0]
+                relative = urllib.parse.unquote(path[len(prefix):].split("?", 1)[0].split("#", 1)[0])
                 candidate = (folder / relative).resolve()
                 if candidate.is_relative_to(folder.resolve()):
                     return str(candidate)

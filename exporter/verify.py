@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def _mount_images(paths: list[Path]) -> tuple[dict[str, Path], list[str]]:
     for path in paths:
         folder = path.resolve().parent
         prefix = folders.setdefault(folder, f"{IMAGES_PREFIX}{len(folders)}/")
-        urls.append(prefix + path.name)
+        urls.append(prefix + urllib.parse.quote(path.name))
     return {prefix: folder for folder, prefix in folders.items()}, urls
 
 

@@ -266,3 +266,14 @@ def test_predict_missing_image(tiny_yolov8, tmp_path, capsys):
 
     assert code == InvalidImageError.exit_code
     assert_one_error_line(lines, str(image), "check the path")
+
+
+def test_export_labels_fit_only_transposed_layout(tiny_yolov8, tmp_path, capsys):
+    """80 labels would fit [1, 6, 84] read as 6 candidates of 84 channels; that reading is rejected."""
+    labels = tmp_path / "coco.txt"
+    labels.write_text("\n".join(f"class{i}" for i in range(80)) + "\n")
+    out = tmp_path / "bundle"
+    code = main(["--target", "web", str(tiny_yolov8), "-o", str(out), "--labels", str(labels)])
+    assert code != 0
+    assert "80 labels" in capsys.readouterr().err
+    assert not out.exists()

@@ -207,11 +207,6 @@ def test_mount_missing_file_404(server):
     assert fetch(server, f"{MOUNT}missing.txt").status == 404
 
 
-@pytest.mark.xfail(
-    reason="BundleRequestHandler.translate_path does not percent-decode the path under a mount, "
-    "so 'two%20words.txt' looks for a file literally named 'two%20words.txt'",
-    strict=True,
-)
 def test_mount_percent_encoded_name(server, mount_dir):
     response = fetch(server, f"{MOUNT}two%20words.txt")
 

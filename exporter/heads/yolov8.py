@@ -36,8 +36,9 @@ class YoloV8Head(HeadKind):
         else:
             # Without labels, the smaller dimension holds the 4 + C channels.
             channels_first = dim1 < dim2
-        channels = dim1 if channels_first else dim2
-        if channels < 5:
+        channels, candidates = (dim1, dim2) if channels_first else (dim2, dim1)
+        # Real heads have far more candidates than channels (8400 vs 84 at 640 px).
+        if channels < 5 or candidates <= channels:
             return None
         params = {"channels_first": channels_first, **params}
         return Binding(outputs={"predictions": name}, params=params, num_classes=channels - 4)

@@ -1,4 +1,4 @@
-// Drawing detections onto a canvas that holds the frame at its natural size,
+// Drawing detections onto a canvas that contains the frame at its natural size,
 // so boxes (original-image pixels) need no coordinate transform.
 
 const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990"];
@@ -20,9 +20,11 @@ export function drawFrame(canvas, frame, width, height, detections) {
   }
   const context = canvas.getContext("2d");
   context.drawImage(frame, 0, 0, width, height);
-  const line = Math.max(2, Math.round(Math.max(width, height) / 400));
+  // Sizes scale with the frame, so labels stay readable when CSS shrinks the canvas.
+  const line = Math.max(2, Math.round(Math.max(width, height) / 300));
+  const fontSize = Math.max(12, Math.round(Math.max(width, height) / 36));
   context.lineWidth = line;
-  context.font = `${Math.max(12, line * 6)}px system-ui, sans-serif`;
+  context.font = `${fontSize}px system-ui, sans-serif`;
   context.textBaseline = "top";
   for (const d of detections) {
     const [x1, y1, x2, y2] = d.box;
@@ -31,7 +33,7 @@ export function drawFrame(canvas, frame, width, height, detections) {
     context.strokeRect(x1, y1, x2 - x1, y2 - y1);
     const text = `${d.label} ${d.score.toFixed(2)}`;
     const metrics = context.measureText(text);
-    const textHeight = Math.max(12, line * 6) + 4;
+    const textHeight = fontSize + 4;
     const ty = y1 - textHeight >= 0 ? y1 - textHeight : y1;
     context.fillStyle = color;
     context.fillRect(x1, ty, metrics.width + 6, textHeight);

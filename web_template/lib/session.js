@@ -6,15 +6,15 @@ async function sha256Hex(bytes) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** @param {URL} url @param {string} what */
-async function fetchBytes(url, what) {
+/** @param {URL} url @param {string} kind a word for the file in error messages */
+async function fetchBytes(url, kind) {
   let response;
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new Error(`${what} ${url} could not be fetched: ${error.message}`);
+    throw new Error(`${kind} ${url} could not be fetched: ${error.message}`);
   }
-  if (!response.ok) throw new Error(`${what} ${url} could not be fetched: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`${kind} ${url} could not be fetched: HTTP ${response.status}`);
   return response.arrayBuffer();
 }
 
@@ -33,8 +33,8 @@ export async function createSession(manifest, baseUrl, options = {}) {
   }
   // Threads need SharedArrayBuffer, which browsers only expose to cross-origin isolated pages.
   const isolated = globalThis.crossOriginIsolated === true;
-  const wanted = options.numThreads ?? Math.min(4, navigator.hardwareConcurrency || 1);
-  const threads = isolated ? Math.max(1, wanted) : 1;
+  const requested = options.numThreads ?? Math.min(4, navigator.hardwareConcurrency || 1);
+  const threads = isolated ? Math.max(1, requested) : 1;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
 
