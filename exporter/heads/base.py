@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..registry import Registry
 from ..inspection import ModelInfo
 
-HEADS: dict[str, "HeadKind"] = {}
+HEADS: Registry["HeadKind"] = Registry("head kind")
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,12 @@ class HeadKind:
 def register_head(cls: type[HeadKind]) -> type[HeadKind]:
     """Class decorator that adds one instance of ``cls`` to :data:`HEADS`."""
     instance = cls()
-    if instance.name in HEADS:
-        raise RuntimeError(f"head kind {instance.name!r} is registered twice")
-    HEADS[instance.name] = instance
+    HEADS.add(instance.name, instance)
     return cls
 
 
 def get_head(name: str) -> HeadKind:
-    try:
-        return HEADS[name]
-    except KeyError:
-        raise ConfigError(f"unknown head kind {name!r}: use one of {', '.join(sorted(HEADS))}") from None
+    return HEADS.lookup(name)
 
 
 def static_dims(shape: tuple[int | str, ...]) -> tuple[int, ...] | None:

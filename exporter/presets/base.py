@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..registry import Registry
 
-PRESETS: dict[str, "Preset"] = {}
+PRESETS: Registry["Preset"] = Registry("preset", " (see 'vision-export presets')")
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,8 @@ class Preset:
 
 
 def register_preset(preset: Preset) -> Preset:
-    if preset.name in PRESETS:
-        raise RuntimeError(f"preset {preset.name!r} is registered twice")
-    PRESETS[preset.name] = preset
-    return preset
+    return PRESETS.add(preset.name, preset)
 
 
 def get_preset(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown preset {name!r}: use one of {', '.join(sorted(PRESETS))} (see 'vision-export presets')"
-        ) from None
+    return PRESETS.lookup(name)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..registry import Registry
 from ..inspection import ModelInfo
 from ..runtime_files import RuntimePackage
 
-RUNTIMES: dict[str, "RuntimeTarget"] = {}
+RUNTIMES: Registry["RuntimeTarget"] = Registry("runtime")
 
 
 class RuntimeTarget:
@@ -26,12 +26,9 @@ class RuntimeTarget:
 
 def register_runtime(cls: type[RuntimeTarget]) -> type[RuntimeTarget]:
     instance = cls()
-    RUNTIMES[instance.name] = instance
+    RUNTIMES.add(instance.name, instance)
     return cls
 
 
 def get_runtime(name: str) -> RuntimeTarget:
-    try:
-        return RUNTIMES[name]
-    except KeyError:
-        raise ConfigError(f"unknown runtime {name!r}: use one of {', '.join(sorted(RUNTIMES))}") from None
+    return RUNTIMES.lookup(name)
