@@ -115,6 +115,7 @@ def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging:
             "input_name": contract.input_name,
             "output_names": [o.name for o in info.outputs],
             "opset": info.opset,
+            "quantization": info.quantization,
             "description": info.metadata.get("description", ""),
         },
         "runtime": {

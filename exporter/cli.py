@@ -13,7 +13,7 @@ from .errors import ParityError, VisionExportError
 
 logger = logging.getLogger("exporter")
 
-SUBCOMMANDS = ("predict", "verify", "serve", "presets", "inspect", "fetch-runtime")
+SUBCOMMANDS = ("predict", "verify", "serve", "presets", "inspect", "spec-schema", "fetch-runtime")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -33,8 +33,19 @@ def _post_default(name: str):
     return next(f.default for f in fields(PostprocessSpec) if f.name == name)
 
 
+def _input_size(text: str) -> tuple[int, int]:
+    """Parse WxH, for example 640x480, into (width, height)."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"invalid input size {text!r}: use WxH in pixels, for example 640x640")
+    return int(parts[0]), int(parts[1])
+
+
 def _add_contract_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="detector family whose preprocessing and head the model uses; see 'vision-export presets' (default: from model metadata)")
+    parser.add_argument("--spec", type=Path, metavar="FILE", help="YAML or JSON file describing the model's preprocessing, head and labels; see 'vision-export spec-schema'")
+    parser.add_argument("--input-size", type=_input_size, metavar="WxH", help="input width x height in pixels for models with a dynamic input size, rounded up to the stride (default: spec or preset, then metadata)")
+    parser.add_argument("--anchors", type=Path, metavar="FILE", help="anchor table [A, 4] (.npy or .json) for anchor-based heads such as blazeface")
     parser.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line or a JSON list (default: model metadata, then preset)")
     parser.add_argument("--score-threshold", type=float, metavar="S",
                         help=f"keep detections scoring above S, 0..1 (default: the preset's, else {_post_default('score_threshold')})")
@@ -85,8 +96,10 @@ def build_command_parser() -> argparse.ArgumentParser:
     verify.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     verify.add_argument("--json", type=Path, metavar="REPORT", help="write the parity report as JSON")
     verify.add_argument("--html", type=Path, metavar="REPORT", help="write an HTML report with both sets of boxes drawn")
-    verify.add_argument("--box-tolerance", type=float, default=1.0, metavar="PX", help="max box coordinate difference, in original-image pixels")
-    verify.add_argument("--score-tolerance", type=float, default=1e-3, metavar="S", help="max score difference")
+    verify.add_argument("--box-tolerance", type=float, metavar="PX",
+                        help="max box and keypoint coordinate difference, in original-image pixels (default: 1.0; 6.0 for dynamic-int8 models)")
+    verify.add_argument("--score-tolerance", type=float, metavar="S",
+                        help="max score difference (default: 0.001; 0.05 for dynamic-int8 models)")
     verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated)")
     _add_common(verify)
 
@@ -103,6 +116,9 @@ def build_command_parser() -> argparse.ArgumentParser:
     inspect.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
     _add_contract_flags(inspect)
     _add_common(inspect)
+
+    schema = commands.add_parser("spec-schema", formatter_class=HelpFormatter, help="print the JSON Schema of --spec files")
+    _add_common(schema)
 
     fetch = commands.add_parser("fetch-runtime", formatter_class=HelpFormatter, help="fetch the pinned browser runtime into the cache",
                                 description="Fetch the pinned onnxruntime-web release with npm (or from a local tarball) into the cache, verified by SHA-256.")

@@ -17,6 +17,9 @@ def _user_options(args: argparse.Namespace):
 
     return UserOptions(
         preset=args.preset,
+        spec_file=args.spec,
+        input_size=args.input_size,
+        anchors_file=args.anchors,
         labels_file=args.labels,
         score_threshold=args.score_threshold,
         iou_threshold=args.iou_threshold,
@@ -84,11 +87,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from .compare import Tolerance
+    from .compare import tolerance_for
+    from .manifest import load_bundle
     from .report import write_html_report
     from .verify import format_table, verify_bundle
 
-    tolerance = Tolerance(box_px=args.box_tolerance, score=args.score_tolerance)
+    quantization = load_bundle(args.bundle).manifest["model"].get("quantization", "none")
+    tolerance = tolerance_for(quantization, box_px=args.box_tolerance, score=args.score_tolerance)
     report = verify_bundle(args.bundle, args.images, tolerance=tolerance, num_threads=args.threads)
     print(format_table(report))
     if args.json:
@@ -122,8 +127,13 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_presets(args: argparse.Namespace) -> int:
     from .presets import PRESETS
 
+    from .heads import HEADS
+
     for preset in PRESETS.values():
         print(f"{preset.name}\n  {preset.description}\n  sets: {preset.summary()}")
+    print("\nhead kinds (for --spec files):")
+    for head in HEADS.values():
+        print(f"  {head.name}: {head.description}")
     return 0
 
 
@@ -141,6 +151,13 @@ def run_inspect(args: argparse.Namespace) -> int:
         print(f"output: {tensor.describe()}")
     for key, value in info.metadata.items():
         print(f"metadata {key}: {value[:120]}{'…' if len(value) > 120 else ''}")
+    operators = ", ".join(f"{name} x{count}" for name, count in sorted(info.operators.items()))
+    print(f"operators: {operators}\nquantization: {info.quantization}")
+    from .targets import RUNTIMES
+
+    for target in RUNTIMES.values():
+        missing = target.unsupported_operators(info)
+        print(f"runtime {target.name} ({target.description}): " + ("runs every operator" if not missing else "cannot run " + "; ".join(missing)))
     try:
         contract = resolve_contract(info, _user_options(args))
     except VisionExportError as exc:
@@ -148,6 +165,13 @@ def run_inspect(args: argparse.Namespace) -> int:
         return exc.exit_code
     print(json.dumps({"preprocess": spec_to_dict(contract.preprocess), "postprocess": spec_to_dict(contract.postprocess),
                       "labels": f"{len(contract.labels)} ({contract.sources['labels']})", "resolved_from": contract.sources}, indent=2))
+    return 0
+
+
+def run_spec_schema(args: argparse.Namespace) -> int:
+    from .spec import SPEC_SCHEMA
+
+    print(json.dumps(SPEC_SCHEMA, indent=2))
     return 0
 
 
@@ -168,6 +192,7 @@ HANDLERS = {
     "serve": run_serve,
     "presets": run_presets,
     "inspect": run_inspect,
+    "spec-schema": run_spec_schema,
     "fetch-runtime": run_fetch_runtime,
 }
 

@@ -16,10 +16,12 @@ RESIZE_MODES = ("letterbox", "stretch")
 PAD_POSITIONS = ("center", "top-left")
 CHANNEL_ORDERS = ("RGB", "BGR")
 LAYOUTS = ("NCHW", "NHWC")
-# The only resize both runtimes implement: a separable triangle filter whose
-# support widens with the downscale factor (antialiased bilinear), evaluated in
-# float64 with pixel centres at +0.5 and no intermediate rounding.
-INTERPOLATIONS = ("bilinear-antialias",)
+# Resize filters both runtimes implement, as separable triangle filters evaluated
+# in float64 with pixel centres at +0.5 and no intermediate rounding.
+# "bilinear-antialias" widens the filter with the downscale factor (as Pillow's
+# BILINEAR does); "bilinear" keeps it 2 taps wide (as OpenCV's INTER_LINEAR does,
+# apart from the outermost pixels, where OpenCV clamps and this renormalises).
+INTERPOLATIONS = ("bilinear-antialias", "bilinear")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,19 @@ class ModelInfo:
     ir_version: int
     producer: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # Operator types used in the graph, with counts.
+    operators: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quantization(self) -> str:
+        """Return 'int8-dynamic', 'int8-static', 'fp16' or 'none', read from the operators."""
+        if "DynamicQuantizeLinear" in self.operators:
+            return "int8-dynamic"
+        if {"QuantizeLinear", "QLinearConv", "QLinearMatMul"} & set(self.operators):
+            return "int8-static"
+        if self.operators.get("Cast") and any(t.dtype == "float16" for t in self.inputs + self.outputs):
+            return "fp16"
+        return "none"
 
     @property
     def image_input(self) -> TensorInfo:
@@ -106,6 +120,7 @@ def inspect_model(path: Path) -> ModelInfo:
         ir_version=int(model.ir_version),
         producer=f"{model.producer_name} {model.producer_version}".strip(),
         metadata=metadata,
+        operators=dict(Counter(node.op_type for node in model.graph.node)),
     )
     find_image_input(info)
     return info

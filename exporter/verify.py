@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import ImageParity, Tolerance, compare_stages, match_detections
+from .compare import ImageParity, Tolerance, compare_stages, match_detections, tolerance_for
 from .errors import BrowserError
 from .images_list import expand_images
 from .manifest import Bundle, load_bundle
@@ -53,7 +53,8 @@ class VerifyReport:
 
 
 def decode_tensor(payload: dict[str, Any]) -> np.ndarray:
-    data = np.frombuffer(base64.b64decode(payload["data"]), dtype=np.float32)
+    """Decode a tensor the harness sent as base64 bytes with its dtype and dims."""
+    data = np.frombuffer(base64.b64decode(payload["data"]), dtype=np.dtype(payload.get("dtype", "float32")))
     return data.reshape(payload["dims"])
 
 
@@ -74,13 +75,16 @@ def verify_bundle(
     tolerance: Tolerance | None = None,
     num_threads: int | None = None,
 ) -> VerifyReport:
-    """Run every image through the bundle in Chromium and through the reference; compare each stage."""
+    """Run every image through the bundle in Chromium and through the reference; compare each stage.
+
+    Without ``tolerance``, the default for the model's quantization applies.
+    """
     from tqdm import tqdm
 
     from .browser import chromium_page
 
-    tolerance = tolerance or Tolerance()
     bundle: Bundle = load_bundle(bundle_path)
+    tolerance = tolerance or tolerance_for(bundle.manifest["model"].get("quantization", "none"))
     paths = expand_images(images)
     reference = ReferenceDetector(bundle.model_path, bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name)
     mounts, urls = _mount_images(paths)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exporter.config import PreprocessSpec
-from exporter.reference import compute_geometry, preprocess, resize_bilinear_antialias, unletterbox_boxes
+from exporter.reference import compute_geometry, preprocess, resize_bilinear, unletterbox_boxes
 
 
 def spec(width=640, height=640, **changes) -> PreprocessSpec:
@@ -112,12 +112,30 @@ def test_resize_matches_pillow_bilinear(src, dst):
     y, x = np.mgrid[0 : src[1], 0 : src[0]]
     base = (x / src[0] * 200 + y / src[1] * 40)[..., None] + rng.normal(0, 5, (src[1] // 8 + 1, src[0] // 8 + 1, 3)).repeat(8, 0).repeat(8, 1)[: src[1], : src[0]]
     image = np.clip(base, 0, 255).astype(np.uint8)
-    ours = resize_bilinear_antialias(image, *dst)
+    ours = resize_bilinear(image, *dst)
     pillow = np.asarray(Image.fromarray(image).resize(dst, Image.BILINEAR), dtype=np.float64)
     # Pillow rounds to 8 bits after each pass; the reference keeps floats.
     assert np.max(np.abs(ours - pillow)) <= 1.5
 
 
+@pytest.mark.parametrize("src, dst", [((1352, 900), (640, 426)), ((451, 300), (640, 426))])
+def test_resize_without_antialias_matches_opencv_style(src, dst):
+    """Plain bilinear samples 2 taps at (i + 0.5) * scale - 0.5, as OpenCV's INTER_LINEAR does."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (src[1], src[0], 3), dtype=np.uint8)
+    ours = resize_bilinear(image, *dst, antialias=False)
+    x = (np.arange(dst[0]) + 0.5) * src[0] / dst[0] - 0.5
+    y = (np.arange(dst[1]) + 0.5) * src[1] / dst[1] - 0.5
+    x0, y0 = np.clip(np.floor(x).astype(int), 0, src[0] - 2), np.clip(np.floor(y).astype(int), 0, src[1] - 2)
+    fx, fy = np.clip(x - x0, 0, 1)[None, :, None], np.clip(y - y0, 0, 1)[:, None, None]
+    pixels = image.astype(np.float64)
+    top = pixels[y0][:, x0] * (1 - fx) + pixels[y0][:, x0 + 1] * fx
+    bottom = pixels[y0 + 1][:, x0] * (1 - fx) + pixels[y0 + 1][:, x0 + 1] * fx
+    expected = top * (1 - fy) + bottom * fy
+    # Away from the outermost pixels the two agree to float rounding.
+    np.testing.assert_allclose(ours[1:-1, 1:-1], expected[1:-1, 1:-1], atol=1e-9)
+
+
 def test_resize_identity_keeps_pixels():
     image = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
-    np.testing.assert_array_equal(resize_bilinear_antialias(image, 7, 5), image.astype(np.float64))
+    np.testing.assert_array_equal(resize_bilinear(image, 7, 5), image.astype(np.float64))

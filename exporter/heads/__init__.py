@@ -6,7 +6,7 @@ JavaScript twin lives in ``web_template/runtime/heads/`` under the same name.
 
 from __future__ import annotations
 
-from .base import HEADS, Binding, HeadKind, get_head, register_head  # noqa: F401
-from . import ssd_decoded, yolov8, yolox  # noqa: F401,E402  (registration side effect)
+from .base import HEADS, Binding, Decoded, HeadKind, get_head, register_head  # noqa: F401
+from . import blazeface, end2end, gfl, ssd_decoded, yolov5, yolov8, yolox, yunet  # noqa: F401,E402  (registration side effect)
 
-__all__ = ["HEADS", "Binding", "HeadKind", "get_head", "register_head"]
+__all__ = ["HEADS", "Binding", "Decoded", "HeadKind", "get_head", "register_head"]

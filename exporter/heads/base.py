@@ -13,6 +13,21 @@ from ..inspection import ModelInfo
 HEADS: Registry["HeadKind"] = Registry("head kind")
 
 
+@dataclass
+class Decoded:
+    """Raw outputs turned into candidates, all in model-input pixels.
+
+    ``scores`` is [N, C] per-class scores, or [N] when the head already chose a
+    class per row, in which case ``class_ids`` [N] is set. ``keypoints`` is
+    [N, K, 2] (x, y) for heads that predict landmarks.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    keypoints: np.ndarray | None = None
+    class_ids: np.ndarray | None = None
+
+
 @dataclass(frozen=True)
 class Binding:
     """A head kind fitted to one model: output names per role, parameters, class count."""
@@ -25,14 +40,14 @@ class Binding:
 class HeadKind:
     """One detector output family.
 
-    Subclasses set ``name``, ``roles`` and ``description`` and implement
-    :meth:`bind` and :meth:`decode`. ``decode`` returns boxes as float32 xyxy in
-    model-input pixels, shape [N, 4], and per-class scores, shape [N, C].
+    Subclasses set ``name`` and ``description`` and implement :meth:`bind` and
+    :meth:`decode`. ``decode`` returns float32 xyxy boxes [N, 4] and scores.
+    ``applies_nms`` is False for heads whose graph already ran NMS.
     """
 
     name: str = ""
-    roles: tuple[str, ...] = ()
     description: str = ""
+    applies_nms: bool = True
 
     def bind(self, info: ModelInfo, input_hw: tuple[int, int], num_labels: int | None, params: dict[str, Any]) -> Binding:
         """Match this head kind to the model's outputs; return None when the shapes do not fit."""
@@ -42,9 +57,7 @@ class HeadKind:
         """Return True when the model itself says it has this head (no preset needed)."""
         return False
 
-    def decode(
-        self, outputs: dict[str, np.ndarray], params: dict[str, Any], input_hw: tuple[int, int]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def decode(self, outputs: dict[str, np.ndarray], params: dict[str, Any], input_hw: tuple[int, int]) -> Decoded:
         raise NotImplementedError
 
 

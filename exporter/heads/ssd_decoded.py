@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 
 from ..inspection import ModelInfo
-from .base import Binding, HeadKind, register_head, static_dims
+from .base import Binding, Decoded, HeadKind, register_head, static_dims
 
 
 @register_head
 class SsdDecodedHead(HeadKind):
     name = "ssd_decoded"
-    roles = ("boxes", "scores")
     description = "two outputs: boxes [1, N, 4] normalised xyxy and scores [1, N, K] (NMS only)"
 
     def bind(self, info: ModelInfo, input_hw, num_labels, params) -> Binding | None:
@@ -56,4 +55,4 @@ class SsdDecodedHead(HeadKind):
         background = params.get("background_class")
         if background is not None:
             scores = np.delete(scores, background, axis=1)
-        return boxes, scores
+        return Decoded(boxes, scores)

@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 
 from ..inspection import ModelInfo
-from .base import Binding, HeadKind, register_head, single_output
+from .base import Binding, Decoded, HeadKind, register_head, single_output
 
 
 @register_head
 class YoloV8Head(HeadKind):
     name = "yolov8"
-    roles = ("predictions",)
     description = "one output [1, 4+C, N] or [1, N, 4+C]: cx, cy, w, h in input pixels, then C class scores"
 
     def bind(self, info: ModelInfo, input_hw, num_labels, params) -> Binding | None:
@@ -45,7 +44,10 @@ class YoloV8Head(HeadKind):
 
     def recognizes(self, info: ModelInfo) -> bool:
         # Ultralytics writes 'names' and 'stride' into the metadata of every export.
-        return "names" in info.metadata and "stride" in info.metadata and info.metadata.get("task", "detect") == "detect"
+        metadata = info.metadata
+        if metadata.get("end2end", "").lower() == "true":
+            return False  # NMS is inside the graph: the end2end head kind reads it
+        return "names" in metadata and "stride" in metadata and metadata.get("task", "detect") == "detect"
 
     def decode(self, outputs, params: dict[str, Any], input_hw):
         predictions = outputs["predictions"][0]
@@ -56,4 +58,4 @@ class YoloV8Head(HeadKind):
         half_w = w * np.float32(0.5)
         half_h = h * np.float32(0.5)
         boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
-        return boxes, predictions[:, 4:]
+        return Decoded(boxes, predictions[:, 4:])

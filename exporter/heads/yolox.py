@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..inspection import ModelInfo
-from .base import Binding, HeadKind, register_head, single_output
+from .base import Binding, Decoded, HeadKind, register_head, single_output
 
 DEFAULT_STRIDES = (8, 16, 32)
 
@@ -36,7 +36,6 @@ def make_grid(input_hw: tuple[int, int], strides) -> tuple[np.ndarray, np.ndarra
 @register_head
 class YoloxHead(HeadKind):
     name = "yolox"
-    roles = ("predictions",)
     description = "one raw output [1, N, 5+C]: grid offsets, log sizes, objectness, C class scores"
 
     def bind(self, info: ModelInfo, input_hw, num_labels, params) -> Binding | None:
@@ -59,4 +58,4 @@ class YoloxHead(HeadKind):
         half = size * np.float32(0.5)
         boxes = np.concatenate([center - half, center + half], axis=1)
         scores = predictions[:, 4:5] * predictions[:, 5:]
-        return boxes.astype(np.float32), scores.astype(np.float32)
+        return Decoded(boxes.astype(np.float32), scores.astype(np.float32))

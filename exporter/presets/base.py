@@ -21,11 +21,18 @@ class Preset:
     preprocess: dict[str, Any] = field(default_factory=dict)
     postprocess: dict[str, Any] = field(default_factory=dict)
     labels: tuple[str, ...] | None = None
+    # Input (width, height) for models whose input size is dynamic.
+    input_size: tuple[int, int] | None = None
+    # Each input side is rounded up to a multiple of this (the model's largest stride).
+    stride: int | None = None
 
     def summary(self) -> str:
         """Return one line listing what the preset sets."""
         parts = [f"head={self.head}"]
+        parts += [f"{k}={v}" for k, v in self.head_params.items() if k != "anchors"]
         parts += [f"{k}={v}" for k, v in {**self.preprocess, **self.postprocess}.items()]
+        if self.input_size:
+            parts.append(f"input_size={self.input_size[0]}x{self.input_size[1]} (dynamic inputs)")
         if self.labels:
             parts.append(f"labels={len(self.labels)} built in")
         return ", ".join(parts)

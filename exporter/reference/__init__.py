@@ -5,7 +5,7 @@ both follow the contract in :mod:`exporter.config`.
 """
 
 from .images import load_image_rgb
-from .letterbox import LetterboxGeometry, compute_geometry, preprocess, resize_bilinear_antialias, unletterbox_boxes
+from .letterbox import LetterboxGeometry, compute_geometry, preprocess, resize_bilinear, unletterbox_boxes
 from .nms import box_iou, nms
 from .pipeline import Detection, ReferenceDetector, StageOutputs
 
@@ -19,6 +19,6 @@ __all__ = [
     "load_image_rgb",
     "nms",
     "preprocess",
-    "resize_bilinear_antialias",
+    "resize_bilinear",
     "unletterbox_boxes",
 ]

@@ -62,14 +62,14 @@ def compute_geometry(src_w: int, src_h: int, spec: PreprocessSpec) -> LetterboxG
     return LetterboxGeometry(src_w, src_h, resized_w, resized_h, pad_left, pad_top)
 
 
-def filter_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+def filter_taps(in_size: int, out_size: int, antialias: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Return tap start indices [out] and normalised weights [out, K] for one axis.
 
     Rows with fewer than K taps are padded with zero weights; their start index
     is clamped so that every tap index stays inside the input.
     """
     scale = in_size / out_size
-    filter_scale = max(scale, 1.0)
+    filter_scale = max(scale, 1.0) if antialias else 1.0
     support = filter_scale  # the triangle filter has radius 1, widened when downscaling
     starts, rows = [], []
     for i in range(out_size):
@@ -91,9 +91,9 @@ def filter_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     return start_index, weight_matrix
 
 
-def _resize_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
+def _resize_axis(image: np.ndarray, out_size: int, axis: int, antialias: bool) -> np.ndarray:
     in_size = image.shape[axis]
-    starts, weights = filter_taps(in_size, out_size)
+    starts, weights = filter_taps(in_size, out_size, antialias)
     taps = weights.shape[1]
     result = None
     # Accumulate tap by tap, in the same order as the JavaScript loop.
@@ -107,13 +107,13 @@ def _resize_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
     return result
 
 
-def resize_bilinear_antialias(image: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+def resize_bilinear(image: np.ndarray, out_w: int, out_h: int, antialias: bool = True) -> np.ndarray:
     """Resize an [H, W, C] image to [out_h, out_w, C] as float64, horizontal pass first."""
     pixels = image.astype(np.float64)
     if pixels.shape[1] != out_w:
-        pixels = _resize_axis(pixels, out_w, axis=1)
+        pixels = _resize_axis(pixels, out_w, axis=1, antialias=antialias)
     if pixels.shape[0] != out_h:
-        pixels = _resize_axis(pixels, out_h, axis=0)
+        pixels = _resize_axis(pixels, out_h, axis=0, antialias=antialias)
     return pixels
 
 
@@ -121,7 +121,8 @@ def preprocess(image_rgb: np.ndarray, spec: PreprocessSpec) -> tuple[np.ndarray,
     """Turn an RGB uint8 [H, W, 3] image into the model's float32 input tensor (batch 1)."""
     src_h, src_w = image_rgb.shape[:2]
     geometry = compute_geometry(src_w, src_h, spec)
-    resized = resize_bilinear_antialias(image_rgb, geometry.resized_w, geometry.resized_h)
+    antialias = spec.interpolation == "bilinear-antialias"
+    resized = resize_bilinear(image_rgb, geometry.resized_w, geometry.resized_h, antialias)
 
     canvas = np.empty((spec.height, spec.width, 3), dtype=np.float64)
     canvas[:, :] = np.asarray(spec.pad_value, dtype=np.float64)
@@ -138,12 +139,18 @@ def preprocess(image_rgb: np.ndarray, spec: PreprocessSpec) -> tuple[np.ndarray,
     return np.ascontiguousarray(tensor[None]), geometry
 
 
+def unletterbox_points(points: np.ndarray, geometry: LetterboxGeometry, clip: bool) -> np.ndarray:
+    """Map (x, y) pairs in the last axis from model-input pixels back to original-image pixels."""
+    out = points.astype(np.float64, copy=True)
+    out[..., 0] = (out[..., 0] - geometry.pad_left) / geometry.scale_x
+    out[..., 1] = (out[..., 1] - geometry.pad_top) / geometry.scale_y
+    if clip:
+        out[..., 0] = out[..., 0].clip(0, geometry.src_w)
+        out[..., 1] = out[..., 1].clip(0, geometry.src_h)
+    return out
+
+
 def unletterbox_boxes(boxes: np.ndarray, geometry: LetterboxGeometry, clip: bool) -> np.ndarray:
     """Map xyxy boxes from model-input pixels back to original-image pixels."""
-    out = boxes.astype(np.float64, copy=True)
-    out[:, [0, 2]] = (out[:, [0, 2]] - geometry.pad_left) / geometry.scale_x
-    out[:, [1, 3]] = (out[:, [1, 3]] - geometry.pad_top) / geometry.scale_y
-    if clip:
-        out[:, [0, 2]] = out[:, [0, 2]].clip(0, geometry.src_w)
-        out[:, [1, 3]] = out[:, [1, 3]].clip(0, geometry.src_h)
-    return out
+    corners = unletterbox_points(boxes.reshape(-1, 2, 2), geometry, clip)
+    return corners.reshape(-1, 4)

@@ -13,7 +13,7 @@ from ..config import PostprocessSpec, PreprocessSpec
 from ..errors import InvalidModelError
 from ..heads import get_head
 from .images import load_image_rgb
-from .letterbox import LetterboxGeometry, preprocess, unletterbox_boxes
+from .letterbox import LetterboxGeometry, preprocess, unletterbox_boxes, unletterbox_points
 from .nms import nms
 
 logger = logging.getLogger(__name__)
@@ -21,15 +21,19 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Detection:
-    """One detection; ``box`` is xyxy in original-image pixels."""
+    """One detection; ``box`` is xyxy and ``keypoints`` (x, y) pairs, in original-image pixels."""
 
     box: tuple[float, float, float, float]
     score: float
     class_id: int
     label: str
+    keypoints: tuple[tuple[float, float], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"box": [round(v, 3) for v in self.box], "score": round(self.score, 6), "class_id": self.class_id, "label": self.label}
+        data = {"box": [round(v, 3) for v in self.box], "score": round(self.score, 6), "class_id": self.class_id, "label": self.label}
+        if self.keypoints is not None:
+            data["keypoints"] = [[round(x, 3), round(y, 3)] for x, y in self.keypoints]
+        return data
 
 
 @dataclass
@@ -42,17 +46,24 @@ class StageOutputs:
     detections: list[Detection]
 
 
-def select_candidates(scores: np.ndarray, threshold: float, max_candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def select_candidates(
+    scores: np.ndarray, threshold: float, max_candidates: int, class_ids: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pick each row's best class, keep rows scoring above ``threshold``.
 
+    ``scores`` is [N, C], or [N] with the row's class in ``class_ids``.
     Returns (row indices, scores, class ids), at most ``max_candidates`` of the
     highest-scoring rows, in their original row order.
     """
-    if scores.shape[1] == 0:
+    if class_ids is not None:
+        best = scores.astype(np.float32, copy=False)
+        class_ids = class_ids.astype(np.int64, copy=False)
+    elif scores.shape[1] == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(0, dtype=np.float32), empty
-    class_ids = scores.argmax(axis=1)
-    best = scores[np.arange(scores.shape[0]), class_ids]
+    else:
+        class_ids = scores.argmax(axis=1)
+        best = scores[np.arange(scores.shape[0]), class_ids]
     rows = np.flatnonzero(best > np.float32(threshold))
     if rows.size > max_candidates:
         top = np.argsort(-best[rows], kind="stable")[:max_candidates]
@@ -70,16 +81,23 @@ def postprocess(
     """Decode raw outputs by head kind, then threshold, NMS and map boxes back."""
     head = get_head(post.head)
     by_role = {role: raw_outputs[name] for role, name in post.outputs.items()}
-    boxes, class_scores = head.decode(by_role, post.head_params, input_hw)
-    rows, scores, class_ids = select_candidates(class_scores, post.score_threshold, post.max_candidates)
-    boxes = boxes[rows]
-    keep = nms(boxes, scores, class_ids, post.iou_threshold, post.max_detections, post.agnostic_nms)
+    decoded = head.decode(by_role, post.head_params, input_hw)
+    rows, scores, class_ids = select_candidates(decoded.scores, post.score_threshold, post.max_candidates, decoded.class_ids)
+    boxes = decoded.boxes[rows]
+    if head.applies_nms:
+        keep = nms(boxes, scores, class_ids, post.iou_threshold, post.max_detections, post.agnostic_nms)
+    else:
+        keep = np.argsort(-scores, kind="stable")[: post.max_detections]
     mapped = unletterbox_boxes(boxes[keep], geometry, clip=post.clip_boxes)
+    keypoints = None
+    if decoded.keypoints is not None:
+        keypoints = unletterbox_points(decoded.keypoints[rows][keep], geometry, clip=post.clip_boxes)
     detections = []
-    for box, score, class_id in zip(mapped, scores[keep], class_ids[keep]):
+    for i, (box, score, class_id) in enumerate(zip(mapped, scores[keep], class_ids[keep])):
         class_id = int(class_id)
         label = labels[class_id] if class_id < len(labels) else str(class_id)
-        detections.append(Detection(tuple(float(v) for v in box), float(score), class_id, label))
+        points = None if keypoints is None else tuple((float(x), float(y)) for x, y in keypoints[i])
+        detections.append(Detection(tuple(float(v) for v in box), float(score), class_id, label, points))
     return detections
 
 

@@ -23,6 +23,10 @@ class RuntimeTarget:
     def write_model(self, info: ModelInfo, destination: Path) -> None:
         raise NotImplementedError
 
+    def unsupported_operators(self, info: ModelInfo) -> list[str]:
+        """Return one line per graph node this runtime cannot run; empty when all are supported."""
+        raise NotImplementedError
+
 
 def register_runtime(cls: type[RuntimeTarget]) -> type[RuntimeTarget]:
     instance = cls()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from ..errors import InvalidModelError
@@ -53,6 +54,33 @@ class OnnxWebTarget(RuntimeTarget):
             model.ir_version = MAX_IR_VERSION
         _drop_initializer_inputs(model)
         onnx.save(model, str(destination))
+
+
+    def unsupported_operators(self, info: ModelInfo) -> list[str]:
+        """Try the model in onnxruntime's CPU execution provider and report missing kernels.
+
+        The onnxruntime-web wasm build registers the same CPU kernels as the native
+        package, so a node that native onnxruntime cannot place is one the browser
+        cannot run either.
+        """
+        import onnxruntime as ort
+
+        problems = []
+        if info.opset > MAX_OPSET:
+            problems.append(f"opset {info.opset} is newer than the {MAX_OPSET} onnxruntime-web {ONNXRUNTIME_WEB.version} supports")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            ort.InferenceSession(str(info.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises NotImplemented, Fail and InvalidGraph types
+            match = MISSING_KERNEL.search(str(exc))
+            problems.append(f"{match.group(1)} (node {match.group(2)!r})" if match else str(exc).splitlines()[0])
+        return problems
+
+
+# onnxruntime's message for a node without a kernel, e.g.
+# "Could not find an implementation for Foo(1) node with name 'bar'".
+MISSING_KERNEL = re.compile(r"Could not find an implementation for (\S+) node with name '([^']*)'")
 
 
 def _drop_initializer_inputs(model) -> None:

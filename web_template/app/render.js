@@ -11,7 +11,7 @@ export function classColor(classId) {
 /**
  * Draw a frame and its detections. Labels are drawn with fillText, so label text is never parsed as HTML.
  * @param {HTMLCanvasElement} canvas @param {CanvasImageSource} frame
- * @param {{box:number[],score:number,class_id:number,label:string}[]} detections
+ * @param {{box:number[],score:number,class_id:number,label:string,keypoints?:number[][]}[]} detections
  */
 export function drawFrame(canvas, frame, width, height, detections) {
   if (canvas.width !== width || canvas.height !== height) {
@@ -39,5 +39,11 @@ export function drawFrame(canvas, frame, width, height, detections) {
     context.fillRect(x1, ty, metrics.width + 6, textHeight);
     context.fillStyle = "#fff";
     context.fillText(text, x1 + 3, ty + 2);
+    context.fillStyle = color;
+    for (const [x, y] of d.keypoints ?? []) {
+      context.beginPath();
+      context.arc(x, y, line * 1.5, 0, 2 * Math.PI);
+      context.fill();
+    }
   }
 }

@@ -2,25 +2,27 @@
 
 import { getHead } from "./heads/index.js";
 import { nms } from "./nms.js";
-import { unletterboxBox } from "./preprocess.js";
+import { unletterboxPoints } from "./preprocess.js";
 
 /**
  * Pick each row's best class and keep rows scoring above threshold, at most
  * maxCandidates of the highest-scoring rows, in their original row order.
- * @param {Float32Array} scores row-major [N, C] @param {number} numClasses
- * @param {number} threshold @param {number} maxCandidates
+ * @param {Float32Array} scores row-major [N, C], or [N] when classIds is given
+ * @param {number} numClasses @param {number} threshold @param {number} maxCandidates
+ * @param {Int32Array} [classIds] the class of each row, for heads that chose it already
  */
-export function selectCandidates(scores, numClasses, threshold, maxCandidates) {
-  const count = numClasses > 0 ? scores.length / numClasses : 0;
+export function selectCandidates(scores, numClasses, threshold, maxCandidates, classIds) {
+  const perRow = classIds ? 1 : numClasses;
+  const count = perRow > 0 ? scores.length / perRow : 0;
   const limit = Math.fround(threshold);
-  let rows = [];
+  const rows = [];
   const best = [];
   const classes = [];
   for (let n = 0; n < count; n++) {
-    let classId = 0;
-    let score = scores[n * numClasses];
-    for (let c = 1; c < numClasses; c++) {
-      const value = scores[n * numClasses + c];
+    let classId = classIds ? classIds[n] : 0;
+    let score = scores[n * perRow];
+    for (let c = 1; c < perRow; c++) {
+      const value = scores[n * perRow + c];
       if (value > score) {
         score = value;
         classId = c;
@@ -54,18 +56,31 @@ export function postprocess(rawOutputs, post, inputHw, geometry, labels) {
   const head = getHead(post.head);
   const byRole = {};
   for (const [role, name] of Object.entries(post.outputs)) byRole[role] = rawOutputs[name];
-  const { boxes, scores, numClasses } = head.decode(byRole, post.head_params, inputHw);
-  const picked = selectCandidates(scores, numClasses, post.score_threshold, post.max_candidates);
+  const decoded = head.decode(byRole, post.head_params, inputHw);
+  const picked = selectCandidates(decoded.scores, decoded.numClasses, post.score_threshold, post.max_candidates, decoded.classIds);
   const candidateBoxes = new Float32Array(picked.rows.length * 4);
-  picked.rows.forEach((row, i) => candidateBoxes.set(boxes.subarray(row * 4, row * 4 + 4), i * 4));
-  const keep = nms(candidateBoxes, picked.scores, picked.classIds, post.iou_threshold, post.max_detections, post.agnostic_nms);
+  picked.rows.forEach((row, i) => candidateBoxes.set(decoded.boxes.subarray(row * 4, row * 4 + 4), i * 4));
+  let keep;
+  if (head.appliesNms === false) {
+    keep = Array.from(picked.scores.keys()).sort((a, b) => picked.scores[b] - picked.scores[a] || a - b).slice(0, post.max_detections);
+  } else {
+    keep = nms(candidateBoxes, picked.scores, picked.classIds, post.iou_threshold, post.max_detections, post.agnostic_nms);
+  }
+  const pointsPerRow = (decoded.numKeypoints || 0) * 2;
   return keep.map((i) => {
     const classId = picked.classIds[i];
-    return {
-      box: unletterboxBox(candidateBoxes.subarray(i * 4, i * 4 + 4), geometry, post.clip_boxes),
+    const detection = {
+      box: unletterboxPoints(candidateBoxes.subarray(i * 4, i * 4 + 4), geometry, post.clip_boxes),
       score: picked.scores[i],
       class_id: classId,
       label: classId < labels.length ? labels[classId] : String(classId),
     };
+    if (decoded.keypoints) {
+      const row = picked.rows[i];
+      const flat = unletterboxPoints(decoded.keypoints.subarray(row * pointsPerRow, (row + 1) * pointsPerRow), geometry, post.clip_boxes);
+      detection.keypoints = [];
+      for (let k = 0; k < flat.length; k += 2) detection.keypoints.push([flat[k], flat[k + 1]]);
+    }
+    return detection;
   });
 }

@@ -36,11 +36,12 @@ export function computeGeometry(srcW, srcH, spec) {
 /**
  * Tap start indices and normalised triangle-filter weights for one axis.
  * @param {number} inSize @param {number} outSize
+ * @param {boolean} [antialias] widen the filter with the downscale factor
  * @returns {{starts: Int32Array, weights: Float64Array, taps: number}}
  */
-export function filterTaps(inSize, outSize) {
+export function filterTaps(inSize, outSize, antialias = true) {
   const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1.0);
+  const filterScale = antialias ? Math.max(scale, 1.0) : 1.0;
   const support = filterScale;
   const firsts = [];
   const rows = [];
@@ -75,10 +76,10 @@ export function filterTaps(inSize, outSize) {
 /**
  * Resize RGBA uint8 pixels to an RGB float64 image [outH, outW, 3], horizontal pass first.
  * @param {Uint8ClampedArray|Uint8Array} rgba @param {number} width @param {number} height
- * @param {number} outW @param {number} outH
+ * @param {number} outW @param {number} outH @param {boolean} [antialias]
  * @returns {Float64Array}
  */
-export function resizeBilinearAntialias(rgba, width, height, outW, outH) {
+export function resizeBilinear(rgba, width, height, outW, outH, antialias = true) {
   let pixels = new Float64Array(width * height * 3);
   for (let p = 0, q = 0; p < width * height; p++, q += 4) {
     pixels[p * 3] = rgba[q];
@@ -87,7 +88,7 @@ export function resizeBilinearAntialias(rgba, width, height, outW, outH) {
   }
   let curW = width;
   if (outW !== width) {
-    const { starts, weights, taps } = filterTaps(width, outW);
+    const { starts, weights, taps } = filterTaps(width, outW, antialias);
     const out = new Float64Array(height * outW * 3);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < outW; x++) {
@@ -105,7 +106,7 @@ export function resizeBilinearAntialias(rgba, width, height, outW, outH) {
     curW = outW;
   }
   if (outH !== height) {
-    const { starts, weights, taps } = filterTaps(height, outH);
+    const { starts, weights, taps } = filterTaps(height, outH, antialias);
     const out = new Float64Array(outH * curW * 3);
     for (let y = 0; y < outH; y++) {
       for (let k = 0; k < taps; k++) {
@@ -130,7 +131,8 @@ export function resizeBilinearAntialias(rgba, width, height, outW, outH) {
  */
 export function preprocess(image, spec) {
   const geometry = computeGeometry(image.width, image.height, spec);
-  const resized = resizeBilinearAntialias(image.data, image.width, image.height, geometry.resizedW, geometry.resizedH);
+  const antialias = spec.interpolation === "bilinear-antialias";
+  const resized = resizeBilinear(image.data, image.width, image.height, geometry.resizedW, geometry.resizedH, antialias);
   const { width, height } = spec;
   const plane = width * height;
   const tensor = new Float32Array(plane * 3);
@@ -157,23 +159,23 @@ export function preprocess(image, spec) {
 }
 
 /**
- * Map xyxy boxes (in place) from model-input pixels back to original-image pixels.
- * @param {Float64Array|number[]} box @param {LetterboxGeometry} g @param {boolean} clip
+ * Map flat (x, y) pairs from model-input pixels back to original-image pixels.
+ * A box [x1, y1, x2, y2] is two such pairs.
+ * @param {ArrayLike<number>} points @param {LetterboxGeometry} g @param {boolean} clip
+ * @returns {number[]}
  */
-export function unletterboxBox(box, g, clip) {
+export function unletterboxPoints(points, g, clip) {
   const scaleX = g.resizedW / g.srcW;
   const scaleY = g.resizedH / g.srcH;
-  const out = [
-    (box[0] - g.padLeft) / scaleX,
-    (box[1] - g.padTop) / scaleY,
-    (box[2] - g.padLeft) / scaleX,
-    (box[3] - g.padTop) / scaleY,
-  ];
-  if (clip) {
-    out[0] = Math.min(Math.max(out[0], 0), g.srcW);
-    out[2] = Math.min(Math.max(out[2], 0), g.srcW);
-    out[1] = Math.min(Math.max(out[1], 0), g.srcH);
-    out[3] = Math.min(Math.max(out[3], 0), g.srcH);
+  const out = [];
+  for (let i = 0; i < points.length; i += 2) {
+    let x = (points[i] - g.padLeft) / scaleX;
+    let y = (points[i + 1] - g.padTop) / scaleY;
+    if (clip) {
+      x = Math.min(Math.max(x, 0), g.srcW);
+      y = Math.min(Math.max(y, 0), g.srcH);
+    }
+    out.push(x, y);
   }
   return out;
 }

@@ -62,7 +62,10 @@ export async function createSession(manifest, baseUrl, options = {}) {
           const results = await session.run(feeds);
           const outputs = {};
           for (const [name, value] of Object.entries(results)) {
-            outputs[name] = { data: value.data, dims: Array.from(value.dims) };
+            let data = value.data;
+            // int64 outputs (class ids, counts) arrive as BigInt64Array; decoders use plain numbers.
+            if (data instanceof BigInt64Array || data instanceof BigUint64Array) data = Float64Array.from(data, Number);
+            outputs[name] = { data, dims: Array.from(value.dims) };
             value.dispose?.();
           }
           return outputs;

@@ -14,6 +14,14 @@ function toBase64(view) {
   return btoa(binary);
 }
 
+const DTYPES = new Map([
+  [Float32Array, "float32"],
+  [Float64Array, "float64"],
+  [Int32Array, "int32"],
+  [Uint8Array, "uint8"],
+  [Int8Array, "int8"],
+]);
+
 let detector = null;
 
 async function detectUrl(url, options) {
@@ -23,7 +31,7 @@ async function detectUrl(url, options) {
   const result = await detector.detect(blob, { ...options, debug: true });
   const outputs = {};
   for (const [name, value] of Object.entries(result.debug.outputs)) {
-    outputs[name] = { dims: value.dims, data: toBase64(value.data) };
+    outputs[name] = { dims: value.dims, dtype: DTYPES.get(value.data.constructor) ?? "float32", data: toBase64(value.data) };
   }
   return {
     detections: result.detections,
