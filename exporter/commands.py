@@ -161,8 +161,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         contract = resolve_contract(info, _user_options(args))
     except VisionExportError as exc:
-        print(f"contract: not resolved: {exc}")
+        print(f"head kind: not recognised: {exc}")
         return exc.exit_code
+    print(f"head kind: {contract.postprocess.head} (from {contract.sources['head']})")
     print(json.dumps({"preprocess": spec_to_dict(contract.preprocess), "postprocess": spec_to_dict(contract.postprocess),
                       "labels": f"{len(contract.labels)} ({contract.sources['labels']})", "resolved_from": contract.sources}, indent=2))
     return 0

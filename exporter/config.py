@@ -46,6 +46,12 @@ class PreprocessSpec:
     layout: str = "NCHW"
 
     def __post_init__(self) -> None:
+        # Spec files and manifests give lists of ints; store tuples of floats so equal specs compare equal.
+        for name in ("pad_value", "mean", "std"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                object.__setattr__(self, name, tuple(float(v) for v in value))
+        object.__setattr__(self, "scale", float(self.scale))
         _check_choice("resize", self.resize, RESIZE_MODES)
         _check_choice("pad_position", self.pad_position, PAD_POSITIONS)
         _check_choice("channel_order", self.channel_order, CHANNEL_ORDERS)
