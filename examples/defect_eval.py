@@ -1,10 +1,11 @@
 """Letterboxing, output decoding and detection metrics for the defect detector.
 
 The decoding here follows what a consumer of an Ultralytics YOLOv8 ONNX export does, so
-the numbers measure the exported file as ``vision-export`` will use it:
+the numbers measure the exported file as such a consumer decodes it:
 
 1. Letterbox: resize with PIL bilinear to fit 320x320 keeping the aspect ratio, paste
    centred on a canvas filled with 114, scale to 0..1, layout [1, 3, 320, 320] RGB.
+   An odd padding puts the extra pixel on the right or bottom.
 2. Run the model. ``output0`` is [1, 4 + C, N] with cx, cy, w, h in input pixels followed
    by sigmoid class scores.
 3. Take the max class score and its class per candidate, keep scores >= the threshold,
@@ -107,15 +108,15 @@ def decode_output(
     detections = []
     for class_id in np.unique(class_ids):
         indices = np.flatnonzero(class_ids == class_id)
-        for kept in non_max_suppression(boxes[indices], scores[indices], iou_threshold):
-            x1, y1, x2, y2 = boxes[indices[kept]]
+        for kept_index in non_max_suppression(boxes[indices], scores[indices], iou_threshold):
+            x1, y1, x2, y2 = boxes[indices[kept_index]]
             box = (
                 float(np.clip((x1 - transform.pad_x) / transform.scale, 0, width)),
                 float(np.clip((y1 - transform.pad_y) / transform.scale, 0, height)),
                 float(np.clip((x2 - transform.pad_x) / transform.scale, 0, width)),
                 float(np.clip((y2 - transform.pad_y) / transform.scale, 0, height)),
             )
-            detections.append(Detection(box=box, class_id=int(class_id), score=float(scores[indices[kept]])))
+            detections.append(Detection(box=box, class_id=int(class_id), score=float(scores[indices[kept_index]])))
     detections.sort(key=lambda detection: -detection.score)
     return detections
 
@@ -126,7 +127,7 @@ def match_detections(
     truth_labels: np.ndarray,
     iou_threshold: float = 0.5,
 ) -> list[bool]:
-    """Mark each detection (in descending score order) as a true positive or not.
+    """Return a true-positive flag for each detection, given in descending score order.
 
     A detection is a true positive when it overlaps a not yet matched ground-truth box of
     the same class with IoU >= ``iou_threshold``. This is the PASCAL VOC matching rule.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ CLASS_NAMES = ("scratch", "dent", "missing_hole")
 SCRATCH, DENT, MISSING_HOLE = 0, 1, 2
 
 # Range of the dent's long semi-axis as a fraction of the shorter image side.
-DENT_RADIUS = (0.02, 0.042)
+DENT_RADIUS = (0.024, 0.045)
 
 # Minimum box side as a fraction of the shorter image side (about 8 px after letterboxing
 # to 320 px).
@@ -102,6 +103,116 @@ def _brushed_texture(rng: np.random.Generator, across: np.ndarray, extent: float
     return streaks[index]
 
 
+@dataclass
+class _PartShape:
+    """Outline and hole layout of one part, in part-local coordinates (u, v) in px.
+
+    ``outline_sd`` evaluates the outer outline's signed distance (negative inside, bore
+    ignored) at any local coordinates, so the shadow can reuse it. ``part_sd`` and
+    ``bore_sd`` are evaluated on the image grid, and ``bore_sd`` is positive inside the
+    bore or None for a plate. ``radial_distance`` is the distance from the centre in px
+    for a flange and None for a plate. ``facing_light(light_u, light_v)`` returns, per pixel, the
+    cosine between the outline's outward normal and the light direction.
+    ``hole_index`` maps each pixel to its nearest hole position in ``local_centers``.
+    """
+
+    outline_sd: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    part_sd: np.ndarray
+    bore_sd: np.ndarray | None
+    bore_radius: float
+    radial_distance: np.ndarray | None
+    facing_light: Callable[[float, float], np.ndarray]
+    local_centers: list[tuple[float, float]]
+    hole_index: np.ndarray
+    hole_u: np.ndarray
+    hole_v: np.ndarray
+    hole_radius: float
+
+
+def _rounded_rectangle_sd(u: np.ndarray, v: np.ndarray, half_w: float, half_h: float, corner: float):
+    """Return the signed distance to a rounded rectangle and the per-axis excess (qx, qy)."""
+    qx = np.abs(u) - half_w + corner
+    qy = np.abs(v) - half_h + corner
+    outside = np.sqrt(np.maximum(qx, 0.0) ** 2 + np.maximum(qy, 0.0) ** 2)
+    return outside + np.minimum(np.maximum(qx, qy), 0.0) - corner, qx, qy
+
+
+def _plate_shape(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, radius: float, short_side: int) -> _PartShape:
+    """Lay out a rectangular plate with a regular hole grid inside a circle of ``radius`` px."""
+    aspect = rng.uniform(0.45, 1.0)
+    half_w = radius / math.sqrt(1.0 + aspect * aspect)
+    half_h = half_w * aspect
+    corner = rng.uniform(0.03, 0.15) * half_h
+    part_sd, qx, qy = _rounded_rectangle_sd(u, v, half_w, half_h, corner)
+
+    # Regular hole grid with at least 3 columns and 2 rows, so a gap is visible as
+    # a break in the pattern.
+    # Hole pitch scales with the frame, not the plate, so holes stay large enough to
+    # resolve after letterboxing to 320 px.
+    pitch = rng.uniform(0.075, 0.14) * short_side
+    columns = max(3, int((2 * half_w - pitch * 0.9) / pitch) + 1)
+    rows = max(2, int((2 * half_h - pitch * 0.9) / pitch) + 1)
+    pitch = min(pitch, (2 * half_w * 0.85) / columns, (2 * half_h * 0.85) / rows)
+    hole_radius = pitch * rng.uniform(0.18, 0.28)
+    u0 = -(columns - 1) * pitch / 2
+    v0 = -(rows - 1) * pitch / 2
+    local_centers = [(u0 + i * pitch, v0 + j * pitch) for j in range(rows) for i in range(columns)]
+    column = np.clip(np.rint((u - u0) / pitch), 0, columns - 1).astype(np.int32)
+    row = np.clip(np.rint((v - v0) / pitch), 0, rows - 1).astype(np.int32)
+
+    def facing_light(light_u: float, light_v: float) -> np.ndarray:
+        # The outward normal is the axis of the side whose excess is larger.
+        on_long_side = qx > qy
+        return np.where(on_long_side, np.sign(u) * light_u, np.sign(v) * light_v)
+
+    return _PartShape(
+        outline_sd=lambda su, sv: _rounded_rectangle_sd(su, sv, half_w, half_h, corner)[0],
+        part_sd=part_sd,
+        bore_sd=None,
+        bore_radius=0.0,
+        radial_distance=None,
+        facing_light=facing_light,
+        local_centers=local_centers,
+        hole_index=row * columns + column,
+        hole_u=u0 + column * pitch,
+        hole_v=v0 + row * pitch,
+        hole_radius=hole_radius,
+    )
+
+
+def _flange_shape(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, outer: float) -> _PartShape:
+    """Lay out a round flange of ``outer`` px radius with a central bore and 6-12 bolt holes."""
+    bore = outer * rng.uniform(0.28, 0.4)
+    count = int(rng.integers(6, 13))
+    bolt_circle = rng.uniform(0.62, 0.72) * outer
+    hole_radius = min(
+        rng.uniform(0.07, 0.1) * outer,
+        0.3 * bolt_circle * math.sin(math.pi / count) * 2,
+    )
+    rho = np.sqrt(u * u + v * v)
+    step = 2 * math.pi / count
+    theta = np.arctan2(v, u)
+    hole_index = np.mod(np.rint(theta / step), count).astype(np.int32)
+    local_centers = [(bolt_circle * math.cos(k * step), bolt_circle * math.sin(k * step)) for k in range(count)]
+
+    def facing_light(light_u: float, light_v: float) -> np.ndarray:
+        return (u * light_u + v * light_v) / np.maximum(rho, 1e-3)
+
+    return _PartShape(
+        outline_sd=lambda su, sv: np.sqrt(su**2 + sv**2) - outer,
+        part_sd=rho - outer,
+        bore_sd=bore - rho,
+        bore_radius=bore,
+        radial_distance=rho,
+        facing_light=facing_light,
+        local_centers=local_centers,
+        hole_index=hole_index,
+        hole_u=np.array([c[0] for c in local_centers], dtype=np.float32)[hole_index],
+        hole_v=np.array([c[1] for c in local_centers], dtype=np.float32)[hole_index],
+        hole_radius=hole_radius,
+    )
+
+
 def _render_part(
     rng: np.random.Generator,
     image: np.ndarray,
@@ -128,60 +239,15 @@ def _render_part(
     v = -dx * sin_a + dy * cos_a
 
     is_plate = rng.random() < 0.6
-    if is_plate:
-        aspect = rng.uniform(0.45, 1.0)
-        half_w = radius / math.sqrt(1.0 + aspect * aspect)
-        half_h = half_w * aspect
-        corner = rng.uniform(0.03, 0.15) * half_h
-        qx = np.abs(u) - half_w + corner
-        qy = np.abs(v) - half_h + corner
-        outside = np.sqrt(np.maximum(qx, 0.0) ** 2 + np.maximum(qy, 0.0) ** 2)
-        part_sd = outside + np.minimum(np.maximum(qx, qy), 0.0) - corner
-
-        # Regular hole grid with at least 3 columns and 2 rows, so a gap is visible as
-        # a break in the pattern.
-        # Hole pitch scales with the frame, not the plate, so holes stay large enough to
-        # resolve after letterboxing to 320 px.
-        pitch = rng.uniform(0.075, 0.14) * short_side
-        columns = max(3, int((2 * half_w - pitch * 0.9) / pitch) + 1)
-        rows = max(2, int((2 * half_h - pitch * 0.9) / pitch) + 1)
-        pitch = min(pitch, (2 * half_w * 0.85) / columns, (2 * half_h * 0.85) / rows)
-        hole_radius = pitch * rng.uniform(0.18, 0.28)
-        u0 = -(columns - 1) * pitch / 2
-        v0 = -(rows - 1) * pitch / 2
-        local_centers = [(u0 + i * pitch, v0 + j * pitch) for j in range(rows) for i in range(columns)]
-        column = np.clip(np.rint((u - u0) / pitch), 0, columns - 1).astype(np.int32)
-        row = np.clip(np.rint((v - v0) / pitch), 0, rows - 1).astype(np.int32)
-        hole_index = row * columns + column
-        hole_u = u0 + column * pitch
-        hole_v = v0 + row * pitch
-        bore_sd = None
-    else:
-        outer = radius
-        bore = outer * rng.uniform(0.28, 0.4)
-        count = int(rng.integers(6, 13))
-        bolt_circle = rng.uniform(0.62, 0.72) * outer
-        hole_radius = min(
-            rng.uniform(0.07, 0.1) * outer,
-            0.3 * bolt_circle * math.sin(math.pi / count) * 2,
-        )
-        rho = np.sqrt(u * u + v * v)
-        part_sd = rho - outer
-        bore_sd = bore - rho  # positive inside the bore, so max() with part_sd cuts it out
-        step = 2 * math.pi / count
-        theta = np.arctan2(v, u)
-        hole_index = np.mod(np.rint(theta / step), count).astype(np.int32)
-        local_centers = [(bolt_circle * math.cos(k * step), bolt_circle * math.sin(k * step)) for k in range(count)]
-        hole_u = np.array([c[0] for c in local_centers], dtype=np.float32)[hole_index]
-        hole_v = np.array([c[1] for c in local_centers], dtype=np.float32)[hole_index]
-
-    solid_sd = part_sd if bore_sd is None else np.maximum(part_sd, bore_sd)
-    hole_du = u - hole_u
-    hole_dv = v - hole_v
+    shape = _plate_shape(rng, u, v, radius, short_side) if is_plate else _flange_shape(rng, u, v, radius)
+    hole_radius = shape.hole_radius
+    solid_sd = shape.part_sd if shape.bore_sd is None else np.maximum(shape.part_sd, shape.bore_sd)
+    hole_du = u - shape.hole_u
+    hole_dv = v - shape.hole_v
     hole_distance = np.sqrt(hole_du * hole_du + hole_dv * hole_dv)
 
     centers = []
-    for cu, cv in local_centers:
+    for cu, cv in shape.local_centers:
         centers.append((center_x + cu * cos_a - cv * sin_a, center_y + cu * sin_a + cv * cos_a))
     # Only positions fully inside the frame can be left undrilled, so every box is visible.
     in_frame = [
@@ -189,11 +255,11 @@ def _render_part(
         for index, (hx, hy) in enumerate(centers)
         if hole_radius <= hx <= width - hole_radius and hole_radius <= hy <= height - hole_radius
     ]
-    missing_count = min(missing_count, len(in_frame), len(local_centers) - 4)
+    missing_count = min(missing_count, len(in_frame), len(shape.local_centers) - 4)
     missing = rng.choice(in_frame, size=max(0, missing_count), replace=False)
-    drilled = np.ones(len(local_centers), dtype=bool)
+    drilled = np.ones(len(shape.local_centers), dtype=bool)
     drilled[missing] = False
-    pixel_drilled = drilled[hole_index]
+    pixel_drilled = drilled[shape.hole_index]
 
     # Shadow on the bench: the part's silhouette offset away from the light and blurred.
     light_angle = rng.uniform(-math.pi, math.pi)
@@ -202,39 +268,20 @@ def _render_part(
     shadow_dy = -math.sin(light_angle) * shadow_offset
     shadow_u = (dx - shadow_dx) * cos_a + (dy - shadow_dy) * sin_a
     shadow_v = -(dx - shadow_dx) * sin_a + (dy - shadow_dy) * cos_a
-    if is_plate:
-        sqx = np.abs(shadow_u) - half_w + corner
-        sqy = np.abs(shadow_v) - half_h + corner
-        shadow_sd = np.sqrt(np.maximum(sqx, 0) ** 2 + np.maximum(sqy, 0) ** 2) + np.minimum(np.maximum(sqx, sqy), 0) - corner
-    else:
-        shadow_sd = np.sqrt(shadow_u**2 + shadow_v**2) - outer
+    shadow_sd = shape.outline_sd(shadow_u, shadow_v)
     softness = 0.02 * short_side
     shadow = np.clip(0.5 - shadow_sd / softness, 0.0, 1.0) * rng.uniform(0.3, 0.55)
     image *= (1.0 - shadow)[:, :, None]
 
-    # Metal surface: base grey, brushing streaks, a linear lighting gradient and a soft
-    # specular band, all in 0..255 grey levels.
-    grey = rng.uniform(115, 195)
-    brushed = _brushed_texture(rng, v if rng.random() < 0.5 else u, radius + 2) * rng.uniform(2.0, 6.0)
     light_x, light_y = math.cos(light_angle), math.sin(light_angle)
     # The same light direction in part-local (u, v) coordinates.
     light_u = cos_a * light_x + sin_a * light_y
     light_v = -sin_a * light_x + cos_a * light_y
-    gradient = (dx * light_x + dy * light_y) / radius * rng.uniform(10, 30)
-    band_angle = rng.uniform(0, math.pi)
-    band_pos = (dx * math.cos(band_angle) + dy * math.sin(band_angle)) / radius
-    band = rng.uniform(0, 35) * np.exp(-((band_pos - rng.uniform(-0.6, 0.6)) ** 2) / 0.08)
-    metal = grey + brushed + gradient + band
+    metal = _shade_surface(rng, u, v, dx, dy, radius, light_x, light_y)
     # A bevel on the outer edge catches the light on one side and falls into shade on the other.
-    # facing_light is the cosine between the outward edge normal and the light direction.
-    if is_plate:
-        on_long_side = qx > qy
-        facing_light = np.where(on_long_side, np.sign(u) * light_u, np.sign(v) * light_v)
-    else:
-        facing_light = (u * light_u + v * light_v) / np.maximum(rho, 1e-3)
     bevel_width = max(1.5, 0.008 * short_side)
     bevel = np.clip(1.0 + solid_sd / bevel_width, 0.0, 1.0) * (solid_sd < 0)
-    metal += bevel * 45 * facing_light
+    metal += bevel * 45 * shape.facing_light(light_u, light_v)
 
     # Drilled holes: dark interior (the bench in shadow below) and a chamfer ring lit
     # from the light direction.
@@ -247,9 +294,72 @@ def _render_part(
     interior = rng.uniform(15, 45) + 12 * (hole_du * light_u + hole_dv * light_v) / hole_radius
     metal = metal * (1 - hole_cover) + interior * hole_cover
 
-    # Undrilled positions: a centre-punch mark (dark pit with a bright rim) and, on half
-    # of the parts, a faint scribed circle of the hole diameter.
-    undrilled = ~pixel_drilled
+    metal = _mark_undrilled(rng, metal, hole_distance, hole_radius, ~pixel_drilled)
+
+    if shape.bore_sd is not None:
+        bore_cover = _coverage(-shape.bore_sd)
+        # Inner wall of the bore: a lit chamfer band, then the bench in shadow.
+        bore_wall = np.clip(1.0 - np.abs(shape.bore_sd) / (0.05 * shape.bore_radius), 0, 1)
+        metal -= bore_wall * 40 * (u * light_u + v * light_v) / np.maximum(shape.radial_distance, 1e-3)
+
+    tint = rng.uniform(0.94, 1.06, size=3).astype(np.float32)
+    part_cover = _coverage(solid_sd)
+    part_rgb = metal[:, :, None] * tint[None, None, :]
+    image[:] = image * (1 - part_cover[:, :, None]) + part_rgb * part_cover[:, :, None]
+    if shape.bore_sd is not None:
+        image *= (1.0 - 0.55 * bore_cover)[:, :, None]
+
+    # Rounding to the grid (plate) or to the nearest angle (flange) finds the nearest hole,
+    # so this is the exact distance to the nearest edge or drilled hole. Undrilled
+    # positions get keep-out circles in render_scene instead.
+    clearance = np.minimum(-solid_sd, np.where(pixel_drilled, hole_distance - hole_radius - chamfer, np.inf))
+
+    defects = []
+    for index in missing:
+        hx, hy = centers[index]
+        # The box covers the would-be hole without its chamfer.
+        defects.append(Defect(MISSING_HOLE, (hx - hole_radius, hy - hole_radius, hx + hole_radius, hy + hole_radius)))
+
+    geometry = PartGeometry(clearance=clearance.astype(np.float32), light_angle=light_angle)
+    return geometry, defects
+
+
+def _shade_surface(
+    rng: np.random.Generator,
+    u: np.ndarray,
+    v: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    radius: float,
+    light_x: float,
+    light_y: float,
+) -> np.ndarray:
+    """Return the bare metal's grey level per pixel on the 0..255 scale.
+
+    It is a base grey plus brushing streaks, a linear lighting gradient and a soft
+    specular band. ``dx, dy`` are offsets in px from the part centre in image axes.
+    """
+    grey = rng.uniform(115, 195)
+    brushed = _brushed_texture(rng, v if rng.random() < 0.5 else u, radius + 2) * rng.uniform(2.0, 6.0)
+    gradient = (dx * light_x + dy * light_y) / radius * rng.uniform(10, 30)
+    band_angle = rng.uniform(0, math.pi)
+    band_pos = (dx * math.cos(band_angle) + dy * math.sin(band_angle)) / radius
+    band = rng.uniform(0, 35) * np.exp(-((band_pos - rng.uniform(-0.6, 0.6)) ** 2) / 0.08)
+    return grey + brushed + gradient + band
+
+
+def _mark_undrilled(
+    rng: np.random.Generator,
+    metal: np.ndarray,
+    hole_distance: np.ndarray,
+    hole_radius: float,
+    undrilled: np.ndarray,
+) -> np.ndarray:
+    """Draw the marks of undrilled hole positions into ``metal`` and return it.
+
+    Each position gets a centre-punch mark (dark pit with a bright rim). On half of the
+    parts it also gets a faint scribed circle of the hole diameter.
+    """
     punch_radius = max(1.5, 0.18 * hole_radius)
     pit = _coverage(hole_distance - punch_radius) * undrilled
     pit_rim = np.clip(1.0 - np.abs(hole_distance - punch_radius * 1.6) / (0.6 * punch_radius), 0, 1) * undrilled
@@ -258,32 +368,7 @@ def _render_part(
     if rng.random() < 0.5:
         scribe = np.clip(1.0 - np.abs(hole_distance - hole_radius) / 0.8, 0, 1) * undrilled
         metal -= scribe * rng.uniform(10, 25)
-
-    if bore_sd is not None:
-        bore_cover = _coverage(-bore_sd)
-        # Inner wall of the bore: a lit chamfer band, then the bench in shadow.
-        bore_wall = np.clip(1.0 - np.abs(bore_sd) / (0.05 * bore), 0, 1)
-        metal -= bore_wall * 40 * (u * light_u + v * light_v) / np.maximum(rho, 1e-3)
-
-    tint = rng.uniform(0.94, 1.06, size=3).astype(np.float32)
-    part_cover = _coverage(solid_sd)
-    part_rgb = metal[:, :, None] * tint[None, None, :]
-    image[:] = image * (1 - part_cover[:, :, None]) + part_rgb * part_cover[:, :, None]
-    if bore_sd is not None:
-        image *= (1.0 - 0.55 * bore_cover)[:, :, None]
-
-    # Nearest hole by grid rounding (plate) or by angle (flange) is the nearest hole for
-    # every pixel on the metal, so this is a true distance up to the rounded corners.
-    clearance = np.minimum(-solid_sd, np.where(pixel_drilled, hole_distance - hole_radius - chamfer, np.inf))
-
-    defects = []
-    for index in missing:
-        hx, hy = centers[index]
-        # The box is the would-be hole; the chamfer is not part of the defect.
-        defects.append(Defect(MISSING_HOLE, (hx - hole_radius, hy - hole_radius, hx + hole_radius, hy + hole_radius)))
-
-    geometry = PartGeometry(clearance=clearance.astype(np.float32), light_angle=light_angle)
-    return geometry, defects
+    return metal
 
 
 def _outside_keep_out(x: float, y: float, keep_out: list[tuple[float, float, float]]) -> bool:
@@ -335,17 +420,19 @@ def _draw_dent(rng: np.random.Generator, image: np.ndarray, x: float, y: float, 
     a = (dx * cos_t + dy * sin_t) / rx
     b = (-dx * sin_t + dy * cos_t) / ry
     rho2 = a * a + b * b
-    inside = rho2 < 1.0
-    # Depth profile (1 - rho^2)^2 has compact support, so the box is exactly the ellipse.
+    # Paraboloid depth profile 1 - rho^2: the wall is steepest at the rim, so the dent has
+    # a crisp edge and its box is the ellipse's box. ``rim`` anti-aliases that edge over
+    # about one pixel.
+    rim = np.clip((1.0 - np.sqrt(rho2)) * min(rx, ry), 0.0, 1.0)
     # Shading follows the slope facing the light: the wall towards the light is in shade
     # and the far wall is lit, as in a dimple under oblique light.
-    slope_a = -4 * a * (1 - rho2) / rx
-    slope_b = -4 * b * (1 - rho2) / ry
-    slope_x = slope_a * cos_t - slope_b * sin_t
-    slope_y = slope_a * sin_t + slope_b * cos_t
-    light = slope_x * math.cos(light_angle) + slope_y * math.sin(light_angle)
-    strength = rng.uniform(0.9, 1.6) * rx
-    shading = np.where(inside, light * strength * 22.0 - 12.0 * (1 - rho2) ** 2, 0.0)
+    slope_x = -2 * (a / rx * cos_t - b / ry * sin_t)
+    slope_y = -2 * (a / rx * sin_t + b / ry * cos_t)
+    light = (slope_x * math.cos(light_angle) + slope_y * math.sin(light_angle)) * rx
+    # ``light`` reaches +-2 on the rim of a circular dent (more across an elongated one),
+    # so the rim is about 35-65 grey levels brighter or darker than the surface.
+    strength = rng.uniform(17.0, 33.0)
+    shading = (light * strength - 8.0) * rim
     image[y0:y1, x0:x1] += shading[:, :, None]
     return Defect(DENT, (x - half_x, y - half_y, x + half_x, y + half_y))
 
@@ -360,8 +447,8 @@ def _draw_scratch(
 ) -> Defect | None:
     """Draw a thin, slightly curved line starting at (x, y) and return its defect box.
 
-    Draws nothing and returns None when the line would cross an edge, a hole or a
-    keep-out circle.
+    Draws nothing and returns None when the line would cross an edge or a hole, or when
+    one of about 8 points along it lies in a keep-out circle.
     """
     height, width, _ = image.shape
     short_side = min(width, height)
@@ -370,14 +457,16 @@ def _draw_scratch(
     end_x = x + length * math.cos(direction)
     end_y = y + length * math.sin(direction)
 
-    # Quadratic Bezier with a small sideways bend, sampled densely; the distance to the
-    # nearest sample approximates the distance to the curve.
+    # Quadratic Bezier with a small sideways bend, sampled about once per pixel. The
+    # distance to the nearest sample approximates the distance to the curve.
     bend = rng.uniform(-0.12, 0.12) * length
     mid_x = (x + end_x) / 2 - math.sin(direction) * bend
     mid_y = (y + end_y) / 2 + math.cos(direction) * bend
     t = np.linspace(0.0, 1.0, max(8, int(length)))[:, None]
     curve = (1 - t) ** 2 * np.array([x, y]) + 2 * (1 - t) * t * np.array([mid_x, mid_y]) + t**2 * np.array([end_x, end_y])
-    line_width = rng.uniform(1.0, 2.4) * short_side / 480
+    # Width in px scales with the frame so that a scratch stays about 1 px wide or more
+    # after letterboxing to 320 px.
+    line_width = rng.uniform(1.4, 3.0) * short_side / 480
 
     columns = np.clip(curve[:, 0].astype(int), 0, width - 1)
     rows = np.clip(curve[:, 1].astype(int), 0, height - 1)
@@ -395,17 +484,20 @@ def _draw_scratch(
     distance2 = (xs[None] - curve[:, 0, None, None]) ** 2 + (ys[None] - curve[:, 1, None, None]) ** 2
     nearest = distance2.argmin(axis=0)
     distance = np.sqrt(distance2.min(axis=0))
-    # Scratches taper to nothing at both ends.
-    taper = np.sin(np.pi * np.clip(nearest / (len(curve) - 1), 0, 1)) ** 0.5
+    # Scratches fade in and out over the first and last 8 % of their length. The fade is
+    # short so that the box ends match the visible ends.
+    position = nearest / (len(curve) - 1)
+    taper = np.clip(np.minimum(position, 1 - position) / 0.08, 0, 1)
     cover = np.clip(line_width / 2 + 0.5 - distance, 0, 1) * taper
-    contrast = rng.uniform(45, 95) * (1 if rng.random() < 0.6 else -1)
+    contrast = rng.uniform(55, 100) * (1 if rng.random() < 0.6 else -1)
     image[y0:y1, x0:x1] += (cover * contrast)[:, :, None]
 
+    margin = line_width / 2 + 1
     box = (
-        float(curve[:, 0].min() - line_width),
-        float(curve[:, 1].min() - line_width),
-        float(curve[:, 0].max() + line_width),
-        float(curve[:, 1].max() + line_width),
+        float(curve[:, 0].min() - margin),
+        float(curve[:, 1].min() - margin),
+        float(curve[:, 0].max() + margin),
+        float(curve[:, 1].max() + margin),
     )
     return Defect(SCRATCH, box)
 
@@ -468,8 +560,8 @@ def render_scene(
                 keep_out.append(((x1 + x2) / 2, (y1 + y2) / 2, 0.5 * max(x2 - x1, y2 - y1) + 0.04 * short_side))
                 break
 
-    # Dust specks: small dark or bright dots anywhere, so the detector must not fire on
-    # every small blob.
+    # Dust specks: small dark or bright dots anywhere, so the detector learns not to fire
+    # on every small blob.
     for _ in range(int(rng.integers(0, 6))):
         sx, sy = rng.uniform(0, width), rng.uniform(0, height)
         size = rng.uniform(0.6, 1.8) * short_side / 480

@@ -1,9 +1,9 @@
 """Train, export and evaluate the example surface-defect detector.
 
-The run renders synthetic images of machined parts (see defect_render.py), trains a small
-anchor-free CNN (defect_model.py) on the CPU, exports it to ONNX in the Ultralytics
-YOLOv8 output layout, and evaluates the exported file with onnxruntime on a held-out
-rendered set and on the three example photos it writes to ``--images-dir``.
+The run renders synthetic images of machined parts (see defect_render.py) and trains a
+small anchor-free CNN (defect_model.py) on the CPU. It exports the model to ONNX in the
+Ultralytics YOLOv8 output layout. Then it evaluates the exported file with onnxruntime on
+a held-out rendered set and on the three example photos that it writes to ``--images-dir``.
 
 Reproduce the committed files from the repository root with:
 
@@ -16,6 +16,7 @@ still differ in the last digits across CPUs, thread counts and PyTorch versions.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from PIL import Image
 
 import defect_eval
 import defect_model
@@ -40,7 +42,8 @@ LOG = logging.getLogger("train_defect_detector")
 EXAMPLES_DIR = Path(__file__).resolve().parent
 ONNX_NAME = "defect_detector.onnx"
 OPSET = 17
-# onnxruntime-web 1.31 rejects newer IR versions.
+# The browser runtime must load the file, and onnxruntime-web 1.31 rejects IR version 14.
+# The TorchScript exporter writes IR 8, so this cap is only a guard.
 MAX_IR_VERSION = 9
 
 # Sizes (width, height) of the example photos.
@@ -52,10 +55,15 @@ SCORE_THRESHOLD = 0.25
 NMS_IOU = 0.45
 # mAP is computed over all detections down to this score, as mAP tools usually do.
 MAP_SCORE_THRESHOLD = 0.001
+# Score thresholds at which precision, recall and TP/FP/FN counts are reported.
+REPORT_THRESHOLDS = (SCORE_THRESHOLD, 0.5)
 
 # Random streams: each rendered image gets the generator seeded with (seed, stream, index),
 # so an image does not depend on worker count or on how many other images were rendered.
 TRAIN_STREAM, HELDOUT_STREAM, EXAMPLE_STREAM = 0, 1, 2
+
+# Final decay of the exponential moving average of the weights, per optimizer step.
+EMA_DECAY = 0.995
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,13 +73,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=EXAMPLES_DIR / "defect_detector", help="output directory for the ONNX model and metrics.json")
     parser.add_argument("--images-dir", type=Path, default=EXAMPLES_DIR / "images", help="output directory for the example photos and ground_truth.json")
-    parser.add_argument("--epochs", type=int, default=10, help="training epochs over the rendered training set")
-    parser.add_argument("--train-images", type=int, default=1600, help="number of rendered training images")
+    parser.add_argument("--epochs", type=int, default=10, help="number of full passes over the rendered training set")
+    parser.add_argument("--train-images", type=int, default=2000, help="number of rendered training images")
     parser.add_argument("--heldout-images", type=int, default=300, help="number of rendered held-out images for evaluation")
     parser.add_argument("--batch-size", type=int, default=16, help="training batch size in images")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed for rendering, weight initialisation and batch order")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: CPU count)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="number of rendering processes, by default the CPU count")
     parser.add_argument("--evaluate-only", action="store_true", help="skip training and evaluate the existing ONNX model in --out")
     args = parser.parse_args()
     for name in ("epochs", "train_images", "heldout_images", "batch_size", "workers"):
@@ -88,13 +96,13 @@ def _random_scene_settings(rng: np.random.Generator) -> tuple[int, int, tuple[in
     long_side = int(rng.integers(320, 641))
     short_side = int(long_side * rng.uniform(0.6, 1.0))
     width, height = (long_side, short_side) if rng.random() < 0.7 else (short_side, long_side)
-    # About 1 in 8 images has no defect, so the detector sees clean parts too.
+    # About 1 in 8 images has no defect, so the training set contains clean parts too.
     counts = tuple(int(count) for count in rng.choice(3, size=3, p=[0.5, 0.33, 0.17]))
     jpeg_quality = int(rng.integers(70, 96)) if rng.random() < 0.6 else None
     return width, height, counts, jpeg_quality
 
 
-def _render_random_scene(key: tuple[int, int, int]):
+def _render_random_scene(key: tuple[int, int, int]) -> tuple[Image.Image, list[defect_render.Defect]]:
     """Render the scene of one (seed, stream, index) key. Runs in a worker process."""
     rng = np.random.default_rng(key)
     width, height, counts, jpeg_quality = _random_scene_settings(rng)
@@ -112,7 +120,7 @@ def _render_training_sample(key: tuple[int, int, int]) -> tuple[np.ndarray, np.n
     return pixels, boxes, labels
 
 
-def render_training_set(seed: int, count: int, workers: int):
+def render_training_set(seed: int, count: int, workers: int) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
     """Render ``count`` letterboxed training samples in parallel."""
     keys = [(seed, TRAIN_STREAM, index) for index in range(count)]
     with Pool(workers) as pool:
@@ -146,6 +154,16 @@ def _augment(image: torch.Tensor, boxes: torch.Tensor, generator: torch.Generato
     return image, boxes
 
 
+def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Move every floating-point weight and BatchNorm statistic of ``ema`` towards ``model``."""
+    with torch.no_grad():
+        for averaged, current in zip(ema.state_dict().values(), model.state_dict().values()):
+            if averaged.dtype.is_floating_point:
+                averaged.mul_(decay).add_(current.detach(), alpha=1 - decay)
+            else:
+                averaged.copy_(current)
+
+
 def train(
     model: defect_model.DefectDetector,
     images: torch.Tensor,
@@ -154,8 +172,15 @@ def train(
     batch_size: int,
     lr: float,
     seed: int,
-) -> None:
-    """Train ``model`` in place with AdamW, linear warm-up and cosine decay."""
+) -> defect_model.DefectDetector:
+    """Train ``model`` with AdamW, linear warm-up and cosine decay. Returns the EMA of its weights.
+
+    The exponential moving average of the weights (decay EMA_DECAY, ramped up over the
+    first few hundred steps) averages out the step-to-step noise of the last updates.
+    """
+    ema = copy.deepcopy(model).eval()
+    for parameter in ema.parameters():
+        parameter.requires_grad_(False)
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(images) / batch_size)
     total_steps = epochs * steps_per_epoch
@@ -193,8 +218,9 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=10.0)
             optimizer.step()
             scheduler.step()
+            _update_ema(ema, model, EMA_DECAY * (1 - math.exp(-scheduler.last_epoch / 100)))
 
-            totals["loss"] += float(loss)
+            totals["loss"] += loss.item()
             for key in ("cls", "box", "positives"):
                 totals[key] += parts[key]
         means = {key: value / steps_per_epoch for key, value in totals.items()}
@@ -209,7 +235,7 @@ def train(
             scheduler.get_last_lr()[0],
             time.perf_counter() - started,
         )
-    model.eval()
+    return ema
 
 
 # ---------------------------------------------------------------------------- export
@@ -277,22 +303,22 @@ def export_onnx(model: defect_model.DefectDetector, path: Path) -> None:
 # ---------------------------------------------------------------------------- evaluation
 
 
-def detect(session: ort.InferenceSession, image) -> list[defect_eval.Detection]:
+def detect(session: ort.InferenceSession, image: Image.Image) -> list[defect_eval.Detection]:
     """Run the ONNX model on a PIL image and return detections down to MAP_SCORE_THRESHOLD."""
     transform = defect_eval.letterbox(image, defect_model.INPUT_SIZE)
     output = session.run(["output0"], {"images": transform.tensor})[0]
     return defect_eval.decode_output(output, transform, image.size, MAP_SCORE_THRESHOLD, NMS_IOU)
 
 
-def render_heldout_set(seed: int, count: int, workers: int) -> list:
+def render_heldout_set(seed: int, count: int, workers: int) -> list[tuple[Image.Image, list[defect_render.Defect]]]:
     """Render ``count`` held-out scenes as (PIL image, defects) at their original size."""
     keys = [(seed, HELDOUT_STREAM, index) for index in range(count)]
     with Pool(workers) as pool:
         return pool.map(_render_random_scene, keys, chunksize=8)
 
 
-def evaluate_heldout(session: ort.InferenceSession, scenes: list) -> dict:
-    """Compute per-class AP@0.5, mAP@0.5 and precision/recall at SCORE_THRESHOLD on held-out scenes."""
+def evaluate_heldout(session: ort.InferenceSession, scenes: list[tuple[Image.Image, list[defect_render.Defect]]]) -> dict:
+    """Compute per-class AP@0.5, mAP@0.5 and precision/recall at each REPORT_THRESHOLDS score on held-out scenes."""
     scores = {class_id: [] for class_id in range(len(CLASS_NAMES))}
     hits = {class_id: [] for class_id in range(len(CLASS_NAMES))}
     truth_counts = np.zeros(len(CLASS_NAMES), dtype=int)
@@ -309,17 +335,25 @@ def evaluate_heldout(session: ort.InferenceSession, scenes: list) -> dict:
     for class_id, name in enumerate(CLASS_NAMES):
         class_scores = np.array(scores[class_id])
         class_hits = np.array(hits[class_id], dtype=bool)
-        above = class_scores >= SCORE_THRESHOLD
-        true_positives = int(class_hits[above].sum())
-        detected = int(above.sum())
-        per_class[name] = {
-            "ap50": defect_eval.average_precision(class_scores, class_hits, int(truth_counts[class_id])),
-            "precision": true_positives / detected if detected else float("nan"),
-            "recall": true_positives / truth_counts[class_id] if truth_counts[class_id] else float("nan"),
-            "instances": int(truth_counts[class_id]),
-        }
-    mean_ap = float(np.nanmean([entry["ap50"] for entry in per_class.values()]))
+        instances = int(truth_counts[class_id])
+        # Undefined rates (no detections, no instances) are stored as None, because JSON
+        # has no NaN.
+        ap50 = defect_eval.average_precision(class_scores, class_hits, instances)
+        per_class[name] = {"ap50": None if math.isnan(ap50) else ap50, "instances": instances}
+        for threshold in REPORT_THRESHOLDS:
+            above = class_scores >= threshold
+            true_positives = int(class_hits[above].sum())
+            detected = int(above.sum())
+            per_class[name][f"precision@{threshold}"] = true_positives / detected if detected else None
+            per_class[name][f"recall@{threshold}"] = true_positives / instances if instances else None
+    defined = [entry["ap50"] for entry in per_class.values() if entry["ap50"] is not None]
+    mean_ap = float(np.mean(defined)) if defined else None
     return {"images": len(scenes), "map50": mean_ap, "per_class": per_class}
+
+
+def _format_rate(value: float | None) -> str:
+    """Format a metric with 3 decimals, or as n/a when it is undefined."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def write_example_images(images_dir: Path, seed: int) -> dict:
@@ -328,7 +362,7 @@ def write_example_images(images_dir: Path, seed: int) -> dict:
     truth = {}
     for number, (width, height) in enumerate(EXAMPLE_SIZES, start=1):
         name = f"part_{number:02d}.jpg"
-        # Each photo asks for one defect of each class plus up to two more, and is re-rendered
+        # Each photo requests one defect of each class plus up to two more. It is re-rendered
         # with the next attempt's generator until it has 2-5 defects of at least 2 classes.
         for attempt in range(100):
             rng = np.random.default_rng((seed, EXAMPLE_STREAM, number, attempt))
@@ -360,10 +394,8 @@ def write_example_images(images_dir: Path, seed: int) -> dict:
 def evaluate_examples(session: ort.InferenceSession, images_dir: Path) -> dict:
     """Count TP/FP/FN at IoU 0.5 on the example photos as read back from disk.
 
-    Counts are given at score >= SCORE_THRESHOLD and at score >= 0.5.
+    Counts are given at each score threshold in REPORT_THRESHOLDS.
     """
-    from PIL import Image
-
     document = json.loads((images_dir / "ground_truth.json").read_text())
     results = {}
     for name, entry in document["images"].items():
@@ -373,32 +405,24 @@ def evaluate_examples(session: ort.InferenceSession, images_dir: Path) -> dict:
         truth_labels = np.array([CLASS_NAMES.index(d["class"]) for d in entry["defects"]], dtype=np.int64)
         detections = [d for d in detect(session, image) if d.score >= SCORE_THRESHOLD]
         result = {"defects": len(truth_labels)}
-        for threshold in (SCORE_THRESHOLD, 0.5):
-            kept = [d for d in detections if d.score >= threshold]
-            hits = defect_eval.match_detections(kept, truth_boxes, truth_labels)
+        for threshold in REPORT_THRESHOLDS:
+            above_threshold = [d for d in detections if d.score >= threshold]
+            hits = defect_eval.match_detections(above_threshold, truth_boxes, truth_labels)
             true_positives = sum(hits)
             result[f"score>={threshold}"] = {
                 "tp": true_positives,
-                "fp": len(kept) - true_positives,
+                "fp": len(above_threshold) - true_positives,
                 "fn": len(truth_labels) - true_positives,
             }
         result["detections"] = [
             {"class": CLASS_NAMES[d.class_id], "score": round(d.score, 3), "box": [round(v, 1) for v in d.box]} for d in detections
         ]
         results[name] = result
-        low, high = result[f"score>={SCORE_THRESHOLD}"], result["score>=0.5"]
-        LOG.info(
-            "%s: %d defects; score>=%.2f TP %d FP %d FN %d; score>=0.5 TP %d FP %d FN %d",
-            name,
-            len(truth_labels),
-            SCORE_THRESHOLD,
-            low["tp"],
-            low["fp"],
-            low["fn"],
-            high["tp"],
-            high["fp"],
-            high["fn"],
+        counts = "; ".join(
+            f"score>={threshold}: TP {result[f'score>={threshold}']['tp']} FP {result[f'score>={threshold}']['fp']} FN {result[f'score>={threshold}']['fn']}"
+            for threshold in REPORT_THRESHOLDS
         )
+        LOG.info("%s: %d defects; %s", name, len(truth_labels), counts)
     return results
 
 
@@ -432,7 +456,7 @@ def main() -> None:
         model = defect_model.DefectDetector(num_classes=len(CLASS_NAMES)).to(memory_format=torch.channels_last)
         LOG.info("model has %d parameters; training on %d CPU threads", sum(p.numel() for p in model.parameters()), torch.get_num_threads())
         started = time.perf_counter()
-        train(model, images, targets, args.epochs, args.batch_size, args.lr, args.seed)
+        model = train(model, images, targets, args.epochs, args.batch_size, args.lr, args.seed)
         train_seconds = time.perf_counter() - started
         LOG.info("training took %.0f s", train_seconds)
         export_onnx(model.to(memory_format=torch.contiguous_format), onnx_path)
@@ -453,16 +477,12 @@ def main() -> None:
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     heldout = evaluate_heldout(session, heldout_scenes)
     for name, entry in heldout["per_class"].items():
-        LOG.info(
-            "held-out %-12s AP@0.5 %.3f  precision %.3f  recall %.3f  (%d instances, score >= %.2f)",
-            name,
-            entry["ap50"],
-            entry["precision"],
-            entry["recall"],
-            entry["instances"],
-            SCORE_THRESHOLD,
+        rates = ", ".join(
+            f"score>={threshold}: precision {_format_rate(entry[f'precision@{threshold}'])} recall {_format_rate(entry[f'recall@{threshold}'])}"
+            for threshold in REPORT_THRESHOLDS
         )
-    LOG.info("held-out mAP@0.5 %.3f over %d images", heldout["map50"], heldout["images"])
+        LOG.info("held-out %-12s AP@0.5 %s (%d instances); %s", name, _format_rate(entry["ap50"]), entry["instances"], rates)
+    LOG.info("held-out mAP@0.5 %s over %d images", _format_rate(heldout["map50"]), heldout["images"])
     examples = evaluate_examples(session, args.images_dir)
 
     metrics.update({"heldout": heldout, "examples": examples, "score_threshold": SCORE_THRESHOLD, "nms_iou": NMS_IOU})
