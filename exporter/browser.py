@@ -48,7 +48,9 @@ def find_chromium() -> str:
 
 
 @contextlib.contextmanager
-def chromium_page(url: str | None, timeout_s: float = 120.0, extra_args: list[str] | None = None) -> Iterator[object]:
+def chromium_page(
+    url: str | None, timeout_s: float = 120.0, extra_args: list[str] | None = None, device_scale_factor: float = 1.0
+) -> Iterator[object]:
     """Open ``url`` (or nothing, when None) in a fresh headless Chromium and yield the Playwright page.
 
     Console errors and uncaught page errors are logged, so a failing bundle
@@ -67,7 +69,7 @@ def chromium_page(url: str | None, timeout_s: float = 120.0, extra_args: list[st
         except PlaywrightError as exc:
             raise BrowserError(f"Chromium at {executable} failed to start: {exc}") from exc
         try:
-            page = browser.new_page()
+            page = browser.new_page(device_scale_factor=device_scale_factor)
             page.set_default_timeout(timeout_s * 1000)
             page.on("console", lambda msg: msg.type in ("error", "warning") and logger.debug("browser %s: %s", msg.type, msg.text))
             page.on("pageerror", lambda err: logger.warning("browser page error: %s", err))

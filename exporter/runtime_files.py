@@ -30,6 +30,8 @@ class PinnedFile:
     tar_path: str
     sha256: str
     size: int
+    # The execution provider (backend) whose entry point needs this file.
+    backend: str = "wasm"
 
     @property
     def name(self) -> str:
@@ -48,6 +50,9 @@ class RuntimePackage:
     @property
     def key(self) -> str:
         return f"{self.npm_name.replace('/', '+')}-{self.version}"
+
+    def files_for(self, backends: tuple[str, ...]) -> tuple[PinnedFile, ...]:
+        return tuple(pinned for pinned in self.files if pinned.backend in backends)
 
 
 def cache_root() -> Path:

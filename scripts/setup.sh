@@ -31,3 +31,8 @@ python3 -m pip install --quiet --disable-pip-version-check -e ".${extras}"
 
 # The first export would fetch the runtime too; doing it here keeps later runs offline.
 vision-export fetch-runtime
+
+if [[ -n "$extras" ]]; then
+  echo "Installing the TypeScript compiler for the declaration tests with npm"
+  npm ci --silent --prefix tests/js
+fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..registry import Registry
 from ..inspection import ModelInfo
 from ..runtime_files import RuntimePackage
@@ -17,8 +18,25 @@ class RuntimeTarget:
     name: str = ""
     description: str = ""
     package: RuntimePackage
+    # Default backends, and every backend the target can ship, in the order they are tried.
     backends: tuple[str, ...] = ()
+    available_backends: tuple[str, ...] = ()
+    # Runtime module (a file name among the package's files) each backend loads.
+    backend_entries: dict[str, str] = {}
     model_filename: str = ""
+
+    def check_backends(self, backends: tuple[str, ...]) -> tuple[str, ...]:
+        """Return ``backends`` if this target can ship all of them; raise ConfigError naming the rest."""
+        unknown = [b for b in backends if b not in self.available_backends]
+        if unknown or not backends:
+            raise ConfigError(
+                f"backend(s) {', '.join(unknown) or '(none)'} not available for runtime {self.name!r}: "
+                f"use a comma-separated list of {', '.join(self.available_backends)}"
+            )
+        return backends
+
+    def check_model(self, info: ModelInfo) -> None:
+        """Raise InvalidModelError when the runtime cannot load the model at all."""
 
     def write_model(self, info: ModelInfo, destination: Path) -> None:
         raise NotImplementedError

@@ -1,7 +1,8 @@
 // The demo page: webcam, video files and photos through the bundle's public API.
 
 import { loadDetector } from "../vision-export.js";
-import { drawFrame } from "./render.js";
+import { overlayContext } from "./overlay.js";
+import { drawDetections, drawFrame } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { detector: null, stream: null, video: null, busy: false, photos: [], lastFrameTime: 0, fps: 0 };
@@ -27,7 +28,8 @@ function formatTimings(t) {
 function describeBackend(detector) {
   const threads = detector.threads === null ? "" : `, ${detector.threads} thread${detector.threads === 1 ? "" : "s"}`;
   const note = detector.crossOriginIsolated ? "" : " (not cross-origin isolated: serve with COOP/COEP headers for threads)";
-  return `backend ${detector.backend}${threads}${note}`;
+  const skipped = detector.backendFailures.length ? ` · skipped ${detector.backendFailures.join("; ")}` : "";
+  return `backend ${detector.backend}${threads}${note}${skipped}`;
 }
 
 function detectionTable(detections) {
@@ -80,14 +82,19 @@ async function rerunPhotos() {
 function startVideoLoop(video) {
   state.video = video;
   $("live").hidden = false;
+  const stage = $("live-stage");
+  stage.replaceChildren(video, $("live-overlay"));
   const tick = async () => {
     if (state.video !== video) return;
-    // Frames that arrive while a detection runs are dropped, never queued.
+    // Frames that arrive while a detection runs are dropped, never queued. Detection starts
+    // only once the video has data and a real size (phones deliver portrait, whatever was asked).
     if (!state.busy && video.readyState >= 2 && video.videoWidth > 0) {
       state.busy = true;
       try {
         const result = await state.detector.detect(video, thresholds());
-        drawFrame($("live-canvas"), video, video.videoWidth, video.videoHeight, result.detections);
+        const { context, cssPerPixel } = overlayContext($("live-overlay"), video, video.videoWidth, video.videoHeight);
+        drawDetections(context, result.detections, 1 / cssPerPixel);
+        $("live-detections").replaceWith(Object.assign(detectionTable(result.detections), { id: "live-detections" }));
         const now = performance.now();
         if (state.lastFrameTime) state.fps = 0.9 * state.fps + 0.1 * (1000 / (now - state.lastFrameTime));
         state.lastFrameTime = now;

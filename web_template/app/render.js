@@ -9,20 +9,16 @@ export function classColor(classId) {
 }
 
 /**
- * Draw a frame and its detections. Labels are drawn with fillText, so label text is never parsed as HTML.
- * @param {HTMLCanvasElement} canvas @param {CanvasImageSource} frame
+ * Draw detections with a context whose coordinates are the frame's natural pixels.
+ * ``unitsPerCssPixel`` keeps lines and text a constant on-screen size.
+ * Labels are drawn with fillText, so label text is never parsed as HTML.
+ * @param {CanvasRenderingContext2D} context
  * @param {{box:number[],score:number,class_id:number,label:string,keypoints?:number[][]}[]} detections
+ * @param {number} unitsPerCssPixel
  */
-export function drawFrame(canvas, frame, width, height, detections) {
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
-  }
-  const context = canvas.getContext("2d");
-  context.drawImage(frame, 0, 0, width, height);
-  // Sizes scale with the frame, so labels stay readable when CSS shrinks the canvas.
-  const line = Math.max(2, Math.round(Math.max(width, height) / 300));
-  const fontSize = Math.max(12, Math.round(Math.max(width, height) / 36));
+export function drawDetections(context, detections, unitsPerCssPixel) {
+  const line = 2 * unitsPerCssPixel;
+  const fontSize = 13 * unitsPerCssPixel;
   context.lineWidth = line;
   context.font = `${fontSize}px system-ui, sans-serif`;
   context.textBaseline = "top";
@@ -32,18 +28,35 @@ export function drawFrame(canvas, frame, width, height, detections) {
     context.strokeStyle = color;
     context.strokeRect(x1, y1, x2 - x1, y2 - y1);
     const text = `${d.label} ${d.score.toFixed(2)}`;
-    const metrics = context.measureText(text);
-    const textHeight = fontSize + 4;
+    const textHeight = fontSize + 4 * unitsPerCssPixel;
     const ty = y1 - textHeight >= 0 ? y1 - textHeight : y1;
     context.fillStyle = color;
-    context.fillRect(x1, ty, metrics.width + 6, textHeight);
+    context.fillRect(x1, ty, context.measureText(text).width + 6 * unitsPerCssPixel, textHeight);
     context.fillStyle = "#fff";
-    context.fillText(text, x1 + 3, ty + 2);
+    context.fillText(text, x1 + 3 * unitsPerCssPixel, ty + 2 * unitsPerCssPixel);
     context.fillStyle = color;
     for (const [x, y] of d.keypoints ?? []) {
       context.beginPath();
-      context.arc(x, y, line * 1.5, 0, 2 * Math.PI);
+      context.arc(x, y, 3 * unitsPerCssPixel, 0, 2 * Math.PI);
       context.fill();
     }
   }
+}
+
+/**
+ * Draw a frame at its natural size, then its detections. CSS may shrink the canvas, so
+ * lines and labels are sized for the size it is shown at.
+ * @param {HTMLCanvasElement} canvas @param {CanvasImageSource} frame
+ * @param {number} width @param {number} height the frame's natural size
+ * @param {{box:number[],score:number,class_id:number,label:string,keypoints?:number[][]}[]} detections
+ */
+export function drawFrame(canvas, frame, width, height, detections) {
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  const context = canvas.getContext("2d");
+  context.drawImage(frame, 0, 0, width, height);
+  const unitsPerCssPixel = canvas.clientWidth > 0 ? width / canvas.clientWidth : 1;
+  drawDetections(context, detections, unitsPerCssPixel);
 }

@@ -50,7 +50,7 @@ window.visionExport = {
   async reload(options = {}) {
     detector?.dispose();
     detector = await loadDetector({ baseUrl: "/", ...options });
-    return { backend: detector.backend, threads: detector.threads, crossOriginIsolated: detector.crossOriginIsolated };
+    return { backend: detector.backend, threads: detector.threads, crossOriginIsolated: detector.crossOriginIsolated, failures: detector.backendFailures };
   },
 };
 
