@@ -1,47 +1,51 @@
 // Candidate selection, NMS and inverse letterbox: the twin of exporter/reference/pipeline.py.
 
 import { getHead } from "./heads/index.js";
-import { nms } from "./nms.js";
+import { nms, orderByScore } from "./nms.js";
 import { unletterboxPoints } from "./preprocess.js";
 
 /**
  * Pick each row's best class and keep rows scoring above threshold, at most
  * maxCandidates of the highest-scoring rows, in their original row order.
+ * Ties for the best class go to the lowest class index, as numpy's argmax does.
  * @param {Float32Array} scores row-major [N, C], or [N] when classIds is given
  * @param {number} numClasses @param {number} threshold @param {number} maxCandidates
  * @param {Int32Array} [classIds] the class of each row, for heads that chose it already
+ * @returns {{rows: Int32Array, scores: Float32Array, classIds: Int32Array}}
  */
 export function selectCandidates(scores, numClasses, threshold, maxCandidates, classIds) {
   const perRow = classIds ? 1 : numClasses;
   const count = perRow > 0 ? scores.length / perRow : 0;
   const limit = Math.fround(threshold);
-  const rows = [];
-  const best = [];
-  const classes = [];
-  for (let n = 0; n < count; n++) {
+  const rows = new Int32Array(count);
+  const best = new Float32Array(count);
+  const classes = new Int32Array(count);
+  let found = 0;
+  for (let n = 0, base = 0; n < count; n++, base += perRow) {
     let classId = classIds ? classIds[n] : 0;
-    let score = scores[n * perRow];
+    let score = scores[base];
     for (let c = 1; c < perRow; c++) {
-      const value = scores[n * perRow + c];
+      const value = scores[base + c];
       if (value > score) {
         score = value;
         classId = c;
       }
     }
     if (score > limit) {
-      rows.push(n);
-      best.push(score);
-      classes.push(classId);
+      rows[found] = n;
+      best[found] = score;
+      classes[found] = classId;
+      found++;
     }
   }
-  let picked = rows.map((_, i) => i);
-  if (rows.length > maxCandidates) {
-    picked = picked.sort((a, b) => best[b] - best[a] || a - b).slice(0, maxCandidates).sort((a, b) => a - b);
+  if (found <= maxCandidates) {
+    return { rows: rows.slice(0, found), scores: best.slice(0, found), classIds: classes.slice(0, found) };
   }
+  const picked = orderByScore(best.subarray(0, found)).slice(0, maxCandidates).sort();
   return {
-    rows: Int32Array.from(picked, (i) => rows[i]),
+    rows: picked.map((i) => rows[i]),
     scores: Float32Array.from(picked, (i) => best[i]),
-    classIds: Int32Array.from(picked, (i) => classes[i]),
+    classIds: picked.map((i) => classes[i]),
   };
 }
 
@@ -58,11 +62,19 @@ export function postprocess(rawOutputs, post, inputHw, geometry, labels) {
   for (const [role, name] of Object.entries(post.outputs)) byRole[role] = rawOutputs[name];
   const decoded = head.decode(byRole, post.head_params, inputHw);
   const picked = selectCandidates(decoded.scores, decoded.numClasses, post.score_threshold, post.max_candidates, decoded.classIds);
-  const candidateBoxes = new Float32Array(picked.rows.length * 4);
-  picked.rows.forEach((row, i) => candidateBoxes.set(decoded.boxes.subarray(row * 4, row * 4 + 4), i * 4));
+
+  const count = picked.rows.length;
+  const candidateBoxes = new Float32Array(count * 4);
+  for (let i = 0; i < count; i++) {
+    const row = picked.rows[i] * 4;
+    candidateBoxes[i * 4] = decoded.boxes[row];
+    candidateBoxes[i * 4 + 1] = decoded.boxes[row + 1];
+    candidateBoxes[i * 4 + 2] = decoded.boxes[row + 2];
+    candidateBoxes[i * 4 + 3] = decoded.boxes[row + 3];
+  }
   let keep;
   if (head.appliesNms === false) {
-    keep = Array.from(picked.scores.keys()).sort((a, b) => picked.scores[b] - picked.scores[a] || a - b).slice(0, post.max_detections);
+    keep = Array.from(orderByScore(picked.scores).subarray(0, post.max_detections));
   } else {
     keep = nms(candidateBoxes, picked.scores, picked.classIds, post.iou_threshold, post.max_detections, post.agnostic_nms);
   }
