@@ -13,8 +13,12 @@ from . import __version__
 from .atomic import atomic_output_dir, check_output_dir
 from .config import spec_to_dict
 from .inspection import ModelInfo, inspect_model
+from .quantize import QuantizeOptions, quantize_staged_model
+from .quantize import check_request as check_quantize_request
 from .resolve import ResolvedContract, UserOptions, resolve_contract
+from .errors import RuntimeFilesError, UnsupportedModelError
 from .runtime_files import ensure_runtime, sha256_file
+from .self_check import reference_fingerprint
 from .security import CONTENT_SECURITY_POLICY, netlify_headers_file
 from .targets import get_runtime
 from .templates import template_root
@@ -38,37 +42,54 @@ def export_web(
     runtime: str = "onnx",
     options: UserOptions | None = None,
     force: bool = False,
+    backends: tuple[str, ...] | None = None,
+    quantize: QuantizeOptions | None = None,
 ) -> ExportResult:
-    """Export ``model_path`` to a static bundle in ``out``; nothing is written on failure."""
+    """Export ``model_path`` to a static bundle in ``out``; nothing is written on failure.
+
+    ``backends`` are the execution providers the page tries, in order (default: the
+    target's default, wasm). ``quantize`` quantizes the bundled model and adds
+    ``quantization-report.json``.
+    """
     out = Path(out)
     check_output_dir(out, force)
     target = get_runtime(runtime)
+    backends = target.check_backends(tuple(backends or target.backends))
     info = inspect_model(Path(model_path))
     contract = resolve_contract(info, options or UserOptions())
+    target.check_model(info)
+    missing = target.unsupported_operators(info)
+    if missing:
+        raise UnsupportedModelError(
+            f"{target.description} cannot run model {str(info.path)!r}: {'; '.join(missing)}. "
+            "Re-export the model with operators from the standard ONNX domain"
+        )
+    if quantize is not None:
+        check_quantize_request(info, quantize)
     runtime_folder = ensure_runtime(target.package)
 
     with atomic_output_dir(out, force) as staging:
         target.write_model(info, staging / target.model_filename)
-        runtime_files = _copy_runtime(target, runtime_folder, staging / RUNTIME_DIR)
+        quantized = None if quantize is None else quantize_staged_model(target, info, contract, quantize, staging)
+        bundled_info = info if quantized is None else quantized.info
+        _copy_runtime(target, backends, runtime_folder, staging / RUNTIME_DIR)
         _copy_template(staging, info, contract, target)
-        manifest = build_manifest(info, contract, target, staging, runtime_files)
+        manifest = build_manifest(bundled_info, contract, target, staging, backends)
+        if quantized is not None:
+            manifest["quantization_report"] = quantized.manifest_summary()
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     logger.debug("wrote %s (%.1f MiB) for %s", out, total / 2**20, info.path.name)
     return ExportResult(out, manifest, total)
 
 
-def _copy_runtime(target, source: Path, destination: Path) -> list[str]:
+def _copy_runtime(target, backends: tuple[str, ...], source: Path, destination: Path) -> None:
+    """Copy only the runtime files the chosen backends load, checking each copy's hash."""
     destination.mkdir(parents=True)
-    names = []
-    for pinned in target.package.files:
+    for pinned in target.package.files_for(backends):
         shutil.copyfile(source / pinned.name, destination / pinned.name)
         if sha256_file(destination / pinned.name) != pinned.sha256:
-            from .errors import RuntimeFilesError
-
             raise RuntimeFilesError(f"copy of {pinned.name} in {destination} does not match its pinned SHA-256")
-        names.append(f"{RUNTIME_DIR}/{pinned.name}")
-    return names
 
 
 def _copy_template(staging: Path, info: ModelInfo, contract: ResolvedContract, target) -> None:
@@ -76,6 +97,7 @@ def _copy_template(staging: Path, info: ModelInfo, contract: ResolvedContract, t
 
     root = template_root()
     shutil.copyfile(root / "vision-export.js", staging / "vision-export.js")
+    shutil.copyfile(root / "vision-export.d.ts", staging / "vision-export.d.ts")
     shutil.copytree(root / "lib", staging / "lib")
     shutil.copytree(root / "app", staging / "app")
     environment = jinja2.Environment(
@@ -94,10 +116,9 @@ def _copy_template(staging: Path, info: ModelInfo, contract: ResolvedContract, t
     (staging / "_headers").write_text(netlify_headers_file(), encoding="utf-8")
 
 
-def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging: Path, runtime_files: list[str]) -> dict[str, Any]:
+def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging: Path, backends: tuple[str, ...]) -> dict[str, Any]:
     """Describe the bundle: the pre/post contract, labels, model, runtime and every file's hash."""
     model_file = staging / target.model_filename
-    entry = next(name for name in runtime_files if name.endswith(".min.mjs"))
     files = [
         {"path": p.relative_to(staging).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
         for p in sorted(staging.rglob("*"))
@@ -123,8 +144,15 @@ def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging:
             "package": target.package.npm_name,
             "version": target.package.version,
             "license": target.package.license,
-            "backends": list(target.backends),
-            "entry": entry,
+            "backends": [
+                {
+                    "name": name,
+                    "entry": f"{RUNTIME_DIR}/{target.backend_entries[name]}",
+                    "files": [f"{RUNTIME_DIR}/{pinned.name}" for pinned in target.package.files_for((name,))],
+                }
+                for name in backends
+            ],
+            "self_check": reference_fingerprint(model_file, contract, info.quantization),
         },
         "preset": contract.preset,
         "resolved_from": contract.sources,

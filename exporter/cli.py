@@ -13,7 +13,7 @@ from .errors import ParityError, VisionExportError
 
 logger = logging.getLogger("exporter")
 
-SUBCOMMANDS = ("predict", "verify", "serve", "presets", "inspect", "spec-schema", "fetch-runtime")
+SUBCOMMANDS = ("predict", "verify", "bench", "serve", "presets", "inspect", "spec-schema", "fetch-runtime")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -41,6 +41,10 @@ def _input_size(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def _backend_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _add_contract_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="detector family whose preprocessing and head the model uses; see 'vision-export presets' (default: from model metadata)")
     parser.add_argument("--spec", type=Path, metavar="FILE", help="YAML or JSON file describing the model's preprocessing, head and labels; see 'vision-export spec-schema'")
@@ -66,11 +70,40 @@ def build_export_parser() -> argparse.ArgumentParser:
     parser.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="bundle folder to write")
     parser.add_argument("--target", choices=["web"], required=True, help="export target; 'web' writes a static site")
-    parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web (wasm)")
+    parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web")
+    parser.add_argument("--backends", type=_backend_list, metavar="LIST", default=("wasm",),
+                        help="execution providers the page tries in order, comma-separated, from wasm and webgpu; "
+                             "webgpu adds 27.5 MiB of runtime files (default: wasm)")
     _add_contract_flags(parser)
+    _add_quantize_flags(parser)
     parser.add_argument("--force", action="store_true", help="replace OUT if it already exists")
     _add_common(parser)
     return parser
+
+
+def _node_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _add_quantize_flags(parser: argparse.ArgumentParser) -> None:
+    from .quantize import MODES
+
+    modes = "; ".join(f"{mode.name}: {mode.cost}" for mode in MODES.values())
+    group = parser.add_argument_group("quantization", "Quantize the bundled model and write quantization-report.json "
+                                      "with its accuracy against the float model (see docs/QUANTIZATION.md).")
+    group.add_argument("--quantize", choices=list(MODES), metavar="MODE",
+                       help=f"quantize the model for the browser; the costs were measured on 10 photos (docs/QUANTIZATION.md). {modes} (default: no quantization)")
+    group.add_argument("--calibration", type=Path, metavar="DIR",
+                       help="images (a folder or one file) that calibrate int8 activation ranges, preprocessed as the bundle does; "
+                            "also the evaluation images when --eval is not given")
+    group.add_argument("--eval", type=Path, metavar="DIR",
+                       help="images (a folder or one file) on which the quantized model is compared with the float model "
+                            "(default: the --calibration images)")
+    group.add_argument("--quantize-exclude", type=_node_list, metavar="NODES", default=(),
+                       help="comma-separated node names or fnmatch patterns (e.g. '/model.22/*') kept float, "
+                            "on top of the head's decode (default: only the decode)")
+    group.add_argument("--quantize-all", action="store_true",
+                       help="quantize every node, the head's decode included (usually loses the detections under int8)")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +135,20 @@ def build_command_parser() -> argparse.ArgumentParser:
                         help="max score difference (default: 0.001; 0.05 for dynamic-int8 models)")
     verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated)")
     _add_common(verify)
+
+    bench = commands.add_parser("bench", formatter_class=HelpFormatter, help="time the bundle in headless Chromium against native onnxruntime",
+                                description="Time every stage of a bundle in headless Chromium and of the Python reference (onnxruntime) "
+                                            "on the same frames and thread count, in one run; print a markdown table. Times are in ms.")
+    bench.add_argument("bundle", type=Path, metavar="BUNDLE", help="exported bundle folder")
+    bench.add_argument("--images", nargs="+", metavar="PATH",
+                       help="image files or folders to time, cycled over the frames (default: a generated 1280x720 test pattern)")
+    bench.add_argument("--runs", type=int, default=20, metavar="N", help="timed frames on each side, in the per-image timing and again in the camera-like loop")
+    bench.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed frames per side before timing starts")
+    bench.add_argument("--threads", type=int, default=1, metavar="N",
+                       help="wasm threads in the page and onnxruntime intra-op threads in Python")
+    bench.add_argument("--backend", metavar="NAME", help="browser backend to request from loadDetector, e.g. wasm (default: the bundle's first)")
+    bench.add_argument("--json", type=Path, metavar="OUT", help="also write the full result, with every sample, as JSON")
+    _add_common(bench)
 
     serve = commands.add_parser("serve", formatter_class=HelpFormatter, help="serve a bundle on 127.0.0.1",
                                 description="Serve a bundle on 127.0.0.1 with the MIME types, CSP and cross-origin isolation headers it needs.")

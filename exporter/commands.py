@@ -28,19 +28,49 @@ def _user_options(args: argparse.Namespace):
     )
 
 
+def _quantize_options(args: argparse.Namespace):
+    from .errors import ConfigError
+    from .quantize import QuantizeOptions
+
+    if args.quantize is None:
+        given = [flag for flag, value in (("--calibration", args.calibration), ("--eval", args.eval),
+                 ("--quantize-exclude", args.quantize_exclude), ("--quantize-all", args.quantize_all)) if value]
+        if given:
+            raise ConfigError(f"{', '.join(given)} given without --quantize: add --quantize MODE, or drop them")
+        return None
+    return QuantizeOptions(args.quantize, args.calibration, args.eval, args.quantize_exclude, args.quantize_all)
+
+
+def _print_quantization(summary: dict, out) -> None:
+    map50 = "n/a" if summary["map50"] is None else f"{summary['map50']:.3f}"
+    recall = "n/a" if summary["recall"] is None else f"{summary['recall']:.3f}"
+    precision = "n/a" if summary["precision"] is None else f"{summary['precision']:.3f}"
+    print(
+        f"Quantized {summary['mode']}: model {summary['bytes_before'] / 2**20:.2f} MiB -> {summary['bytes_after'] / 2**20:.2f} MiB "
+        f"({summary['size_ratio']:.2f}x). Against the float model on {summary['eval_images']} images: mAP@0.5 {map50}, "
+        f"recall {recall}, precision {precision}, max score shift {summary['max_score_shift']:.3f}, "
+        f"{summary['strong_matched']} of {summary['strong_reference']} strong detections kept. "
+        f"Report: {out / summary['file']}"
+    )
+
+
 def run_export(args: argparse.Namespace) -> int:
     from .bundle import export_web
 
-    result = export_web(args.model, args.output, runtime=args.runtime, options=_user_options(args), force=args.force)
+    result = export_web(args.model, args.output, runtime=args.runtime, options=_user_options(args), force=args.force,
+                        backends=args.backends, quantize=_quantize_options(args))
     manifest = result.manifest
     post = manifest["postprocess"]
     print(
         f"Wrote {result.out} ({result.total_bytes / 2**20:.1f} MiB): {manifest['model']['source_name']}, "
         f"head {post['head']}, {len(manifest['labels'])} classes, input "
         f"{manifest['preprocess']['width']}x{manifest['preprocess']['height']}, runtime "
-        f"{manifest['runtime']['package']} {manifest['runtime']['version']}.\n"
+        f"{manifest['runtime']['package']} {manifest['runtime']['version']} "
+        f"({', '.join(b['name'] for b in manifest['runtime']['backends'])}).\n"
         f"Try it: vision-export serve {result.out}"
     )
+    if "quantization_report" in manifest:
+        _print_quantization(manifest["quantization_report"], result.out)
     return 0
 
 
@@ -105,6 +135,19 @@ def run_verify(args: argparse.Namespace) -> int:
     if not report.passed:
         failed = [i.image for i in report.images if not i.passed]
         raise ParityError(f"browser and Python reference differ on {len(failed)} image(s): {', '.join(failed)}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import BenchOptions, run_bench as bench_bundle
+    from .bench_report import format_markdown
+
+    options = BenchOptions(runs=args.runs, warmup=args.warmup, threads=args.threads, backend=args.backend)
+    result = bench_bundle(args.bundle, args.images, options)
+    print(format_markdown(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"\nJSON result: {args.json}")
     return 0
 
 
@@ -190,6 +233,7 @@ HANDLERS = {
     "export": run_export,
     "predict": run_predict,
     "verify": run_verify,
+    "bench": run_bench,
     "serve": run_serve,
     "presets": run_presets,
     "inspect": run_inspect,

@@ -60,3 +60,9 @@ class ParityError(VisionExportError):
     """The browser's detections differ from the Python reference beyond tolerance."""
 
     exit_code = 9
+
+
+class QuantizationError(VisionExportError):
+    """Quantizing the model failed, or the quantized model does not load or lost the float model's detections."""
+
+    exit_code = 10

@@ -41,6 +41,8 @@ class ModelInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     # Operator types used in the graph, with counts.
     operators: dict[str, int] = field(default_factory=dict)
+    # Element types of the initializers (weights), sorted.
+    weight_dtypes: tuple[str, ...] = ()
 
     @property
     def quantization(self) -> str:
@@ -51,6 +53,8 @@ class ModelInfo:
             return "int8-static"
         if self.operators.get("Cast") and any(t.dtype == "float16" for t in self.inputs + self.outputs):
             return "fp16"
+        if self.operators.get("Cast") and "float16" in self.weight_dtypes:
+            return "fp16"  # converted with float32 inputs and outputs kept
         return "none"
 
     @property
@@ -121,6 +125,7 @@ def inspect_model(path: Path) -> ModelInfo:
         producer=f"{model.producer_name} {model.producer_version}".strip(),
         metadata=metadata,
         operators=dict(Counter(node.op_type for node in model.graph.node)),
+        weight_dtypes=tuple(sorted({ONNX_ELEMENT_TYPES.get(init.data_type, f"type{init.data_type}") for init in model.graph.initializer})),
     )
     find_image_input(info)
     return info

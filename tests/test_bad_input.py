@@ -153,8 +153,7 @@ def test_export_model_without_image_input(tmp_path, capsys):
 
 
 def test_export_opset_too_new(tmp_path, capsys):
-    # The opset is checked while the model is written into the staging folder, so this
-    # case also checks that a failure inside the staging step leaves nothing behind.
+    # The opset is checked before anything is staged; write_model checks it again.
     model = make_image_model(
         tmp_path / "opset26.onnx",
         {"output0": [1, 6, 84]},
@@ -276,4 +275,25 @@ def test_export_labels_fit_only_transposed_layout(tiny_yolov8, tmp_path, capsys)
     code = main(["--target", "web", str(tiny_yolov8), "-o", str(out), "--labels", str(labels)])
     assert code != 0
     assert "80 labels" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_export_operator_without_kernel(tmp_path, capsys):
+    """A node no onnxruntime kernel implements is named at export, before anything is written."""
+    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])
+    output = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 6, 84])
+    node = helper.make_node("FancyDecode", ["images"], ["output0"], name="decode_head", domain="com.example")
+    graph = helper.make_graph([node], "custom", [image], [output])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    model.ir_version = 9
+    model.metadata_props.add(key="names", value="{0: 'a', 1: 'b'}")
+    model.metadata_props.add(key="stride", value="32")
+    path = tmp_path / "custom.onnx"
+    onnx.save(model, str(path))
+    out = tmp_path / "bundle"
+    code = main(["--target", "web", str(path), "-o", str(out)])
+    error = capsys.readouterr().err
+    assert code == 3
+    assert "decode_head" in error
+    assert "FancyDecode" in error
     assert not out.exists()

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..registry import Registry
 from ..inspection import ModelInfo
+from ..onnx_graph import nodes_after_weighted_layers
 
 HEADS: Registry["HeadKind"] = Registry("head kind")
 
@@ -54,11 +55,21 @@ class HeadKind:
         raise NotImplementedError
 
     def recognizes(self, info: ModelInfo) -> bool:
-        """Return True when the model itself says it has this head (no preset needed)."""
+        """Return True when the model file identifies this head (no preset needed)."""
         return False
 
     def decode(self, outputs: dict[str, np.ndarray], params: dict[str, Any], input_hw: tuple[int, int]) -> Decoded:
         raise NotImplementedError
+
+    def decode_nodes(self, model) -> list[str]:
+        """Return the names of the graph nodes that decode the head's outputs, which ``--quantize`` keeps float.
+
+        The default is every node between the last weighted layers (Conv,
+        ConvTranspose, MatMul, Gemm with constant weights) and the graph outputs:
+        reshapes, activations, box arithmetic and in-graph NMS. Their values are
+        pixel coordinates and scores that one int8 scale per tensor cannot represent.
+        """
+        return nodes_after_weighted_layers(model)
 
 
 def register_head(cls: type[HeadKind]) -> type[HeadKind]:

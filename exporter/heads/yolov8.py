@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..inspection import ModelInfo
+from ..onnx_graph import nodes_after_weighted_layers
 from .base import Binding, Decoded, HeadKind, register_head, single_output
 
 
@@ -33,7 +34,7 @@ class YoloV8Head(HeadKind):
             else:
                 return None
         else:
-            # Without labels, the smaller dimension holds the 4 + C channels.
+            # Without labels, the smaller dimension is the 4 + C channels.
             channels_first = dim1 < dim2
         channels, candidates = (dim1, dim2) if channels_first else (dim2, dim1)
         # Real heads have far more candidates than channels (8400 vs 84 at 640 px).
@@ -59,3 +60,19 @@ class YoloV8Head(HeadKind):
         half_h = h * np.float32(0.5)
         boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
         return Decoded(boxes, predictions[:, 4:])
+
+    def decode_nodes(self, model) -> list[str]:
+        """Return the decode nodes, including the DFL convolution and the softmax that feeds it.
+
+        The DFL convolution has fixed weights 0..reg_max that turn each softmax
+        over distance bins into its expected value, in stride units, so it is part
+        of the box arithmetic, not a trained layer. The head's other convolutions
+        stay quantizable.
+        """
+        return nodes_after_weighted_layers(model, passes_through=_is_dfl_convolution)
+
+
+def _is_dfl_convolution(node, producers: dict) -> bool:
+    """Return True for a Conv whose input comes straight from a Softmax (the DFL expectation)."""
+    source = producers.get(node.input[0])
+    return node.op_type == "Conv" and source is not None and source.op_type == "Softmax"
