@@ -156,20 +156,25 @@ def build_command_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
     _add_common(serve)
 
-    presets = commands.add_parser("presets", formatter_class=HelpFormatter, help="list built-in presets")
+    presets = commands.add_parser("presets", formatter_class=HelpFormatter, help="list built-in presets",
+                                  description="List the built-in presets, what each sets, and the head kinds a --spec file can name.")
     _add_common(presets)
 
-    inspect = commands.add_parser("inspect", formatter_class=HelpFormatter, help="show a model's inputs, outputs and resolved contract")
+    inspect = commands.add_parser("inspect", formatter_class=HelpFormatter, help="show a model's inputs, outputs and resolved contract",
+                                  description="Print a model's inputs, outputs, opset, metadata and operators, the head kind it is "
+                                              "recognised as, operators the browser runtime cannot run, and the resolved pre/post-processing.")
     inspect.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
     _add_contract_flags(inspect)
     _add_common(inspect)
 
-    schema = commands.add_parser("spec-schema", formatter_class=HelpFormatter, help="print the JSON Schema of --spec files")
+    schema = commands.add_parser("spec-schema", formatter_class=HelpFormatter, help="print the JSON Schema of --spec files",
+                                 description="Print the JSON Schema that --spec files (YAML or JSON) are validated against.")
     _add_common(schema)
 
     fetch = commands.add_parser("fetch-runtime", formatter_class=HelpFormatter, help="fetch the pinned browser runtime into the cache",
                                 description="Fetch the pinned onnxruntime-web release with npm (or from a local tarball) into the cache, verified by SHA-256.")
     fetch.add_argument("--from-tarball", type=Path, metavar="TGZ", help="use this npm package tarball instead of running npm pack")
+    fetch.add_argument("--refresh", action="store_true", help="fetch again even when the cache already verifies")
     _add_common(fetch)
     return parser
 

@@ -220,10 +220,14 @@ def run_spec_schema(args: argparse.Namespace) -> int:
 
 
 def run_fetch_runtime(args: argparse.Namespace) -> int:
-    from .runtime_files import fetch_runtime
+    from .runtime_files import check_files, fetch_runtime, package_dir
     from .targets import RUNTIMES
 
     for target in RUNTIMES.values():
+        folder = package_dir(target.package)
+        if args.from_tarball is None and not args.refresh and not check_files(target.package, folder):
+            print(f"{target.package.npm_name} {target.package.version}: already cached and verified in {folder}")
+            continue
         folder = fetch_runtime(target.package, tarball=args.from_tarball)
         print(f"{target.package.npm_name} {target.package.version}: verified in {folder}")
     return 0

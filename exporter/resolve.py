@@ -89,6 +89,8 @@ def _resolve_input_size(info: ModelInfo, preset: Preset | None, options: UserOpt
 def _resolve_labels(info: ModelInfo, preset: Preset | None, options: UserOptions) -> tuple[list[str] | None, str]:
     if options.labels_file is not None:
         return read_labels_file(options.labels_file), f"labels file {options.labels_file}"
+    if preset and preset.labels and preset.explicit_labels:
+        return list(preset.labels), preset.name
     from_metadata = metadata_labels(info.metadata)
     if from_metadata:
         return from_metadata, "model metadata 'names'"

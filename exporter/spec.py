@@ -155,4 +155,5 @@ def load_spec(path: str | Path, base: Preset | None = None) -> Preset:
         labels=labels,
         input_size=tuple(input_size) if input_size else None,
         stride=data.get("stride", base.stride if base else None),
+        explicit_labels="labels" in data or "labels_file" in data,
     )

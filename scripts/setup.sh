@@ -33,6 +33,11 @@ python3 -m pip install --quiet --disable-pip-version-check -e ".${extras}"
 vision-export fetch-runtime
 
 if [[ -n "$extras" ]]; then
-  echo "Installing the TypeScript compiler for the declaration tests with npm"
+  # Vite 7, used by the embedding test, needs Node.js 20.19 or newer.
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    echo "Node.js $(node --version) is too old for the JS tests: install Node.js 20.19 or newer" >&2
+    exit 1
+  fi
+  echo "Installing the TypeScript compiler and Vite for the JS tests with npm"
   npm ci --silent --prefix tests/js
 fi

@@ -211,3 +211,16 @@ def test_end_to_end_browser_parity(tmp_path, split):
     report = verify_bundle(out, [photo])
     assert report.passed, report.images[0].problems
     assert report.images[0].browser_count == 2
+
+
+def test_spec_labels_override_metadata(tiny_yolov8, tmp_path):
+    spec = write(tmp_path / "s.json", json.dumps({"head": {"kind": "yolov8"}, "labels": ["hole", "crack"]}))
+    contract = resolve_contract(inspect_model(tiny_yolov8), UserOptions(spec_file=spec))
+    assert contract.labels == ["hole", "crack"]
+    assert contract.sources["labels"] == "spec s.json"
+
+
+def test_spec_without_labels_keeps_metadata(tiny_yolov8, tmp_path):
+    spec = write(tmp_path / "s.json", json.dumps({"preset": "yolov8"}))
+    contract = resolve_contract(inspect_model(tiny_yolov8), UserOptions(spec_file=spec))
+    assert contract.labels == ["scratch", "dent"]

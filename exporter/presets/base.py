@@ -25,11 +25,14 @@ class Preset:
     input_size: tuple[int, int] | None = None
     # Each input side is rounded up to a multiple of this (the model's largest stride).
     stride: int | None = None
+    # True when a spec file lists the labels itself: they then take precedence over the
+    # model's metadata. A built-in preset's labels (COCO) only fill in when metadata has none.
+    explicit_labels: bool = False
 
     def summary(self) -> str:
         """Return one line listing what the preset sets."""
         parts = [f"head={self.head}"]
-        parts += [f"{k}={v}" for k, v in self.head_params.items() if k != "anchors"]
+        parts += [f"head.{k}={v}" for k, v in self.head_params.items() if k != "anchors"]
         parts += [f"{k}={v}" for k, v in {**self.preprocess, **self.postprocess}.items()]
         if self.input_size:
             parts.append(f"input_size={self.input_size[0]}x{self.input_size[1]} (dynamic inputs)")
