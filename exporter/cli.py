@@ -41,7 +41,8 @@ def _input_size(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def _backend_list(text: str) -> tuple[str, ...]:
+def _comma_list(text: str) -> tuple[str, ...]:
+    """Parse a comma-separated flag value, dropping blanks."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
@@ -71,7 +72,7 @@ def build_export_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="bundle folder to write")
     parser.add_argument("--target", choices=["web"], required=True, help="export target; 'web' writes a static site")
     parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web")
-    parser.add_argument("--backends", type=_backend_list, metavar="LIST", default=("wasm",),
+    parser.add_argument("--backends", type=_comma_list, metavar="LIST", default=("wasm",),
                         help="execution providers the page tries in order, comma-separated, from wasm and webgpu; "
                              "webgpu adds 27.5 MiB of runtime files (default: wasm)")
     _add_contract_flags(parser)
@@ -79,10 +80,6 @@ def build_export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="replace OUT if it already exists")
     _add_common(parser)
     return parser
-
-
-def _node_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _add_quantize_flags(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +96,7 @@ def _add_quantize_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--eval", type=Path, metavar="DIR",
                        help="images (a folder or one file) on which the quantized model is compared with the float model "
                             "(default: the --calibration images)")
-    group.add_argument("--quantize-exclude", type=_node_list, metavar="NODES", default=(),
+    group.add_argument("--quantize-exclude", type=_comma_list, metavar="NODES", default=(),
                        help="comma-separated node names or fnmatch patterns (e.g. '/model.22/*') kept float, "
                             "on top of the head's decode (default: only the decode)")
     group.add_argument("--quantize-all", action="store_true",

@@ -38,6 +38,9 @@ class ImageParity:
     first_divergent_stage: str | None = None
     problems: list[str] = field(default_factory=list)
     pairs: list[tuple[dict, dict]] = field(default_factory=list)
+    # Both detection lists, in the detection schema, for the HTML report.
+    reference_detections: list[dict] = field(default_factory=list)
+    browser_detections: list[dict] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

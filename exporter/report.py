@@ -26,8 +26,8 @@ def write_html_report(report, destination: Path) -> None:
             "height": height,
             "data_url": data_url,
             "parity": parity,
-            "reference": getattr(parity, "reference_detections", []),
-            "browser": getattr(parity, "browser_detections", []),
+            "reference": parity.reference_detections,
+            "browser": parity.browser_detections,
         })
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_root() / "report")),

@@ -111,12 +111,12 @@ def verify_bundle(
 def _compare_one(path: Path, reference: ReferenceDetector, bundle: Bundle, browser: dict, tolerance: Tolerance) -> ImageParity:
     stages = reference.run_stages(load_image_rgb(path))
     ref_dets = [d.to_dict() | {"box": list(d.box), "score": d.score} for d in stages.detections]
-    result = ImageParity(path.name, len(ref_dets), len(browser["detections"]))
+    result = ImageParity(
+        path.name, len(ref_dets), len(browser["detections"]), reference_detections=ref_dets, browser_detections=browser["detections"]
+    )
     match_detections(ref_dets, browser["detections"], bundle.postprocess.score_threshold, tolerance, result)
     browser_outputs = {name: decode_tensor(payload) for name, payload in browser["outputs"].items()}
     compare_stages(stages.input_tensor, decode_tensor(browser["input"]), stages.raw_outputs, browser_outputs, tolerance, result)
-    result.reference_detections = ref_dets  # type: ignore[attr-defined]
-    result.browser_detections = browser["detections"]  # type: ignore[attr-defined]
     return result
 
 
