@@ -1,4 +1,4 @@
-"""Read what an ONNX model says about itself: inputs, outputs, opset, metadata."""
+"""Read an ONNX model's description of itself: inputs, outputs, opset, metadata, operators."""
 
 from __future__ import annotations
 

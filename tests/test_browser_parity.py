@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def bundles(models_dir, tmp_path_factory):
-    """Export each model only when a test asks for it, once per module."""
+    """Export each model on first use, once per module."""
     root = tmp_path_factory.mktemp("bundles")
     cache = {}
 
@@ -58,7 +58,7 @@ def test_verify_detects_contract_drift(bundles, photos_dir, tmp_path, monkeypatc
     manifest_path = drifted / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     # Make the browser pad with black while the Python side reads the same manifest,
-    # then restore the Python side: only the page sees the change.
+    # then restore the Python side, so the change reaches the page only.
     original = manifest["preprocess"]["pad_value"]
     manifest["preprocess"]["pad_value"] = [0, 0, 0]
     manifest_path.write_text(json.dumps(manifest))

@@ -73,7 +73,7 @@ def test_photo_shows_reference_detections(yolov8_bundle, photos_dir):
 
 
 def test_threads_note_without_isolation(yolov8_bundle):
-    """Served without COOP/COEP the page runs one thread and says why."""
+    """Served without COOP/COEP, the page runs one thread and shows why."""
     with BundleServer(yolov8_bundle, cross_origin_isolation=False) as server, chromium_page(None) as page:
         status = open_demo(page, server.url)
     assert "1 thread" in status

@@ -1,7 +1,7 @@
 """MediaPipe BlazeFace head: SSD anchors from a side-car table, box and keypoint offsets, logits.
 
-``preds`` [1, A, 4 + 2K] holds (x, y, w, h) offsets and K keypoint offsets in units
-of ``1 / scale`` of an anchor; ``conf`` [1, A, 1] holds logits. ``anchors`` is the
+``preds`` [1, A, 4 + 2K] contains (x, y, w, h) offsets and K keypoint offsets in units
+of ``1 / scale`` of an anchor; ``conf`` [1, A, 1] contains logits. ``anchors`` is the
 [A, 4] table of (x_center, y_center, w, h), normalised to the input size.
 """
 

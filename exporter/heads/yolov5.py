@@ -2,7 +2,7 @@
 
 Boxes are already grid-decoded, in input pixels; the score of class c is
 objectness * class score. With 3 anchors per cell, N is 3x the cell count of
-strides 8, 16 and 32, which tells it apart from the raw YOLOX layout.
+strides 8, 16 and 32, which distinguishes it from the raw YOLOX layout.
 """
 
 from __future__ import annotations

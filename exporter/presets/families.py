@@ -1,4 +1,4 @@
-"""Built-in presets for the detector families the exporter knows."""
+"""Built-in presets for the detector families the exporter supports."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ export const LOAD = "load";
 export const DETECT = "detect";
 export const DISPOSE = "dispose";
 
-/** A promise-based client for a worker that answers every request with the same id. */
+/** A promise-based client for a worker that replies to every request with the same id. */
 export class WorkerClient {
   /** @param {Worker} worker */
   constructor(worker) {

@@ -23,14 +23,14 @@ async function fetchBytes(url, kind) {
 
 /**
  * Check that a runtime file URL serves the file, not an HTML fallback page: a .wasm
- * request answered with index.html otherwise fails with a cryptic "magic word" error.
+ * request that returns index.html otherwise fails with a cryptic "magic word" error.
  * @param {URL} url
  */
 async function checkRuntimeFile(url) {
   const response = await fetch(url, { method: "HEAD" });
   if (!response.ok) throw new Error(`runtime file ${url} is missing: HTTP ${response.status}`);
   const type = response.headers.get("content-type") || "";
-  if (type.startsWith("text/html")) throw new Error(`runtime file ${url} is served as ${type}: the server answered with a page, not the file`);
+  if (type.startsWith("text/html")) throw new Error(`runtime file ${url} is served as ${type}: the server returned a page, not the file`);
 }
 
 /** Compare a warm-up output with the manifest's recorded sample; return a message or null. */
