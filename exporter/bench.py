@@ -47,6 +47,8 @@ class BenchOptions:
     warmup: int = 3
     threads: int = 1
     backend: str | None = None
+    # The source model of a converted (TF.js) bundle, which the native side runs.
+    reference_model: Path | None = None
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -209,7 +211,7 @@ def run_bench(bundle_path: str | Path, images: list[str | Path] | None = None, o
         raise RuntimeFilesError(f"the bench harness is missing from {harness}: reinstall vision-export")
     bundle = load_bundle(bundle_path)
     frames = load_frames(images)
-    reference = ReferenceTimer(bundle, options.threads)
+    reference = ReferenceTimer(bundle, options.threads, options.reference_model)
     with tempfile.TemporaryDirectory(prefix="vision-export-bench-") as work:
         urls = write_frames(frames, Path(work), FRAMES_PREFIX)
         camera_index = len(urls) - 1

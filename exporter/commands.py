@@ -93,7 +93,7 @@ def _reference_for(args: argparse.Namespace):
             max_detections=options.max_detections,
             agnostic_nms=options.agnostic_nms,
         )
-        return ReferenceDetector(bundle.model_path, bundle.preprocess, post, bundle.labels, bundle.input_name)
+        return ReferenceDetector(bundle.reference_model(args.reference), bundle.preprocess, post, bundle.labels, bundle.input_name)
     info = inspect_model(args.model)
     contract = resolve_contract(info, _user_options(args))
     return ReferenceDetector(info.path, contract.preprocess, contract.postprocess, contract.labels, contract.input_name)
@@ -124,7 +124,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
     quantization = load_bundle(args.bundle).manifest["model"].get("quantization", "none")
     tolerance = tolerance_for(quantization, box_px=args.box_tolerance, score=args.score_tolerance)
-    report = verify_bundle(args.bundle, args.images, tolerance=tolerance, num_threads=args.threads)
+    report = verify_bundle(args.bundle, args.images, tolerance=tolerance, num_threads=args.threads, reference_model=args.reference)
     print(format_table(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -142,7 +142,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from .bench import BenchOptions, run_bench as bench_bundle
     from .bench_report import format_markdown
 
-    options = BenchOptions(runs=args.runs, warmup=args.warmup, threads=args.threads, backend=args.backend)
+    options = BenchOptions(runs=args.runs, warmup=args.warmup, threads=args.threads, backend=args.backend,
+                           reference_model=args.reference)
     result = bench_bundle(args.bundle, args.images, options)
     print(format_markdown(result))
     if args.json:
@@ -219,17 +220,38 @@ def run_spec_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fetch_runtime(args: argparse.Namespace) -> int:
+def _fetch_packages(packages, tarball=None, refresh=False) -> None:
     from .runtime_files import check_files, fetch_runtime, package_dir
-    from .targets import RUNTIMES
 
-    for target in RUNTIMES.values():
-        folder = package_dir(target.package)
-        if args.from_tarball is None and not args.refresh and not check_files(target.package, folder):
-            print(f"{target.package.npm_name} {target.package.version}: already cached and verified in {folder}")
+    for package in packages:
+        folder = package_dir(package)
+        if tarball is None and not refresh and not check_files(package, folder):
+            print(f"{package.npm_name} {package.version}: already cached and verified in {folder}")
             continue
-        folder = fetch_runtime(target.package, tarball=args.from_tarball)
-        print(f"{target.package.npm_name} {target.package.version}: verified in {folder}")
+        folder = fetch_runtime(package, tarball=tarball)
+        print(f"{package.npm_name} {package.version}: verified in {folder}")
+
+
+def run_fetch_runtime(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
+    from .targets import get_runtime
+
+    packages = get_runtime(args.runtime).packages
+    if args.from_tarball is not None and len(packages) != 1:
+        names = ", ".join(p.npm_name for p in packages)
+        raise ConfigError(f"runtime {args.runtime!r} needs {len(packages)} npm packages ({names}), and --from-tarball gives one: "
+                          "fetch them with npm instead")
+    _fetch_packages(packages, args.from_tarball, args.refresh)
+    return 0
+
+
+def run_setup_tfjs(args: argparse.Namespace) -> int:
+    from .targets import get_runtime
+    from .toolenv import TFJS_TOOLS
+
+    python = TFJS_TOOLS.install(refresh=args.refresh)
+    print(f"{TFJS_TOOLS.purpose}: ready in {python.parent.parent}")
+    _fetch_packages(get_runtime("tfjs").packages, refresh=args.refresh)
     return 0
 
 
@@ -243,6 +265,7 @@ HANDLERS = {
     "inspect": run_inspect,
     "spec-schema": run_spec_schema,
     "fetch-runtime": run_fetch_runtime,
+    "setup-tfjs": run_setup_tfjs,
 }
 
 __all__ = ["HANDLERS"]

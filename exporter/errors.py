@@ -66,3 +66,15 @@ class QuantizationError(VisionExportError):
     """Quantizing the model failed, or the quantized model does not load or lost the float model's detections."""
 
     exit_code = 10
+
+
+class ToolEnvironmentError(VisionExportError):
+    """A converter's isolated Python environment is missing, broken or failed to install or run."""
+
+    exit_code = 11
+
+
+class ConversionError(VisionExportError):
+    """Converting the model into the browser runtime's format failed or lost an output."""
+
+    exit_code = 12

@@ -109,6 +109,43 @@ def _tensor_info(value_info) -> TensorInfo:
 
 
 def inspect_model(path: Path) -> ModelInfo:
+    """Inspect an ONNX file, or a TensorFlow SavedModel folder or Keras file (through the TF.js tools)."""
+    path = Path(path)
+    if path.suffix.lower() in TENSORFLOW_SUFFIXES or (path / "saved_model.pb").is_file():
+        if not path.exists():
+            raise InvalidModelError(f"model file {str(path)!r} not found: check the path")
+        return inspect_tensorflow_model(path)
+    return inspect_onnx_model(path)
+
+
+# Keras files; a folder holding saved_model.pb is a SavedModel.
+TENSORFLOW_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def inspect_tensorflow_model(path: Path) -> ModelInfo:
+    """Read a SavedModel's or Keras model's serving signature in the TF.js tool environment."""
+    import json
+
+    from .toolenv import TFJS_TOOLS
+
+    result = TFJS_TOOLS.run("tfjs_tool.py", ["inspect", str(path)], timeout=600)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
+        raise InvalidModelError(f"TensorFlow could not load {str(path)!r}: {lines[-1] if lines else 'no message'}")
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    info = ModelInfo(
+        path=path,
+        inputs=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in found["inputs"]),
+        outputs=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in found["outputs"]),
+        opset=0,
+        ir_version=0,
+        producer=found["producer"],
+    )
+    find_image_input(info)
+    return info
+
+
+def inspect_onnx_model(path: Path) -> ModelInfo:
     """Inspect an ONNX file. Initializers listed as graph inputs (old exporters) are skipped."""
     model = load_onnx(path)
     initializer_names = {init.name for init in model.graph.initializer}

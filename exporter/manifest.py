@@ -31,6 +31,37 @@ class Bundle:
     def input_name(self) -> str:
         return self.manifest["model"]["input_name"]
 
+    @property
+    def runtime(self) -> str:
+        return self.manifest["runtime"]["name"]
+
+    def reference_model(self, source: Path | None = None) -> Path:
+        """The model the Python reference runs for this bundle.
+
+        An onnxruntime-web bundle carries its model. A TF.js bundle carries a converted
+        graph model that no Python runtime loads, so its source model (ONNX, SavedModel
+        or Keras) must be given, and must be the one the bundle was exported from.
+        """
+        from .runtime_files import source_fingerprint
+
+        if source is None:
+            if self.runtime == "onnx":
+                return self.model_path
+            raise ConfigError(
+                f"bundle {str(self.root)!r} runs a converted {self.runtime} model, which the Python reference cannot load: "
+                f"pass its source model with --reference (it was {self.manifest['model']['source_name']!r})"
+            )
+        source = Path(source)
+        if not source.exists():
+            raise ConfigError(f"reference model {str(source)!r} not found: check the path")
+        expected = self.manifest["model"]["source_sha256"]
+        if source_fingerprint(source) != expected:
+            raise ConfigError(
+                f"reference model {str(source)!r} is not the model bundle {str(self.root)!r} was exported from "
+                f"({self.manifest['model']['source_name']!r}, SHA-256 {expected[:12]}…): pass that model"
+            )
+        return source
+
 
 def is_bundle(path: Path) -> bool:
     return Path(path).is_dir() and (Path(path) / "manifest.json").is_file()

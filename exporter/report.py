@@ -6,6 +6,7 @@ import base64
 import mimetypes
 from pathlib import Path
 
+from .compare import describe_tolerance
 from .templates import template_root
 
 
@@ -39,6 +40,7 @@ def write_html_report(report, destination: Path) -> None:
         backend=report.backend,
         threads=report.threads,
         tolerance=report.tolerance,
+        tolerance_text=describe_tolerance(report.tolerance),
         passed=report.passed,
         images=items,
     )

@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import RuntimeFilesError
 
@@ -30,12 +31,34 @@ class PinnedFile:
     tar_path: str
     sha256: str
     size: int
-    # The execution provider (backend) whose entry point needs this file.
+    # The backend whose entry point needs this file; ALL_BACKENDS for a file every backend loads.
     backend: str = "wasm"
+    # A rewrite from PATCHES applied after the npm file matched ``sha256``, and the
+    # SHA-256 of the rewritten file, which is what the cache and the bundle hold.
+    patch: str | None = None
+    patched_sha256: str | None = None
 
     @property
     def name(self) -> str:
         return self.tar_path.rsplit("/", 1)[-1]
+
+    @property
+    def shipped_sha256(self) -> str:
+        return self.patched_sha256 or self.sha256
+
+
+ALL_BACKENDS = "*"
+
+# Byte rewrites of runtime files, by name. Each must be deterministic: its output is pinned.
+PATCHES: dict[str, Callable[[bytes], bytes]] = {}
+
+
+def register_patch(name: str):
+    def add(function: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+        PATCHES[name] = function
+        return function
+
+    return add
 
 
 @dataclass(frozen=True)
@@ -52,7 +75,7 @@ class RuntimePackage:
         return f"{self.npm_name.replace('/', '+')}-{self.version}"
 
     def files_for(self, backends: tuple[str, ...]) -> tuple[PinnedFile, ...]:
-        return tuple(pinned for pinned in self.files if pinned.backend in backends)
+        return tuple(pinned for pinned in self.files if pinned.backend in backends or pinned.backend == ALL_BACKENDS)
 
 
 def cache_root() -> Path:
@@ -72,6 +95,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def source_fingerprint(path: Path) -> str:
+    """SHA-256 of a model file, or of a model folder (SavedModel) as its sorted relative paths and file hashes."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{item.relative_to(path).as_posix()}\0{sha256_file(item)}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
 def check_files(package: RuntimePackage, folder: Path) -> list[str]:
     """Return one message per missing or corrupt file; empty when all match their pins."""
     problems = []
@@ -79,8 +113,8 @@ def check_files(package: RuntimePackage, folder: Path) -> list[str]:
         path = folder / pinned.name
         if not path.is_file():
             problems.append(f"{path} is missing")
-        elif sha256_file(path) != pinned.sha256:
-            problems.append(f"{path} has SHA-256 {sha256_file(path)}, expected {pinned.sha256}")
+        elif sha256_file(path) != pinned.shipped_sha256:
+            problems.append(f"{path} has SHA-256 {sha256_file(path)}, expected {pinned.shipped_sha256}")
     return problems
 
 
@@ -143,7 +177,7 @@ def _npm_pack(package: RuntimePackage, work_dir: Path) -> Path:
             "(for example 'apt-get install npm'), or pass --from-tarball to 'vision-export fetch-runtime'"
         )
     spec = f"{package.npm_name}@{package.version}"
-    logger.info("fetching %s with npm pack (about 35 MB, once)", spec)
+    logger.info("fetching %s with npm pack (once; later exports use the cache)", spec)
     result = subprocess.run(
         [npm, "pack", spec, "--pack-destination", str(work_dir), "--silent"],
         cwd=work_dir,
@@ -161,15 +195,23 @@ def _npm_pack(package: RuntimePackage, work_dir: Path) -> Path:
 
 def _extract(package: RuntimePackage, tarball: Path, destination: Path) -> None:
     destination.mkdir(parents=True)
-    wanted = {f"package/{pinned.tar_path}": pinned.name for pinned in package.files}
+    wanted = {f"package/{pinned.tar_path}": pinned for pinned in package.files}
     try:
         with tarfile.open(tarball, "r:gz") as archive:
             for member in archive.getmembers():
-                name = wanted.get(member.name)
-                if name is None or not member.isfile():
+                pinned = wanted.get(member.name)
+                if pinned is None or not member.isfile():
                     continue
                 source = archive.extractfile(member)
-                with open(destination / name, "wb") as out:
-                    shutil.copyfileobj(source, out)
+                if pinned.patch is None:
+                    with open(destination / pinned.name, "wb") as out:
+                        shutil.copyfileobj(source, out)
+                    continue
+                data = source.read()
+                # Patch only the exact pinned release; any other file is left for
+                # check_files to report, since a rewrite of unknown bytes proves nothing.
+                if hashlib.sha256(data).hexdigest() == pinned.sha256:
+                    data = PATCHES[pinned.patch](data)
+                (destination / pinned.name).write_bytes(data)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise RuntimeFilesError(f"runtime tarball {str(tarball)!r} could not be read: {exc}") from exc

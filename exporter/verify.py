@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import ImageParity, Tolerance, compare_stages, match_detections, tolerance_for
+from .compare import ImageParity, Tolerance, compare_stages, describe_tolerance, match_detections, tolerance_for
 from .errors import BrowserError
 from .images_list import expand_images
 from .manifest import Bundle, load_bundle
@@ -74,38 +74,62 @@ def verify_bundle(
     images: list[str | Path],
     tolerance: Tolerance | None = None,
     num_threads: int | None = None,
+    reference_model: Path | None = None,
 ) -> VerifyReport:
     """Run every image through the bundle in Chromium and through the reference; compare each stage.
 
-    Without ``tolerance``, the default for the model's quantization applies.
+    Without ``tolerance``, the default for the model's quantization applies. A bundle
+    whose model was converted (TF.js) needs ``reference_model``, its source model.
+    """
+    from tqdm import tqdm
+
+    bundle: Bundle = load_bundle(bundle_path)
+    tolerance = tolerance or tolerance_for(bundle.manifest["model"].get("quantization", "none"))
+    paths = expand_images(images)
+    reference = ReferenceDetector(bundle.reference_model(reference_model), bundle.preprocess, bundle.postprocess,
+                                  bundle.labels, bundle.input_name)
+    results: list[ImageParity] = []
+    try:
+        run = run_in_browser(bundle.root, paths, num_threads=num_threads)
+        for path, browser in tqdm(list(zip(paths, run.results)), desc="compare", unit="image", disable=None):
+            results.append(_compare_one(path, reference, bundle, browser, tolerance))
+    finally:
+        reference.close()
+    return VerifyReport(str(bundle.root), run.backend, run.threads, tolerance, results, paths, run.results)
+
+
+@dataclass
+class BrowserRun:
+    backend: str
+    threads: int | None
+    results: list[dict[str, Any]]
+
+
+def run_in_browser(root: Path, paths: list[Path], num_threads: int | None = None, options: dict | None = None) -> BrowserRun:
+    """Detect every image with the bundle in ``root`` in headless Chromium; return the harness results.
+
+    ``options`` go to ``detect`` (for instance ``scoreThreshold``).
     """
     from tqdm import tqdm
 
     from .browser import chromium_page
 
-    bundle: Bundle = load_bundle(bundle_path)
-    tolerance = tolerance or tolerance_for(bundle.manifest["model"].get("quantization", "none"))
-    paths = expand_images(images)
-    reference = ReferenceDetector(bundle.model_path, bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name)
     mounts, urls = _mount_images(paths)
     mounts[VERIFY_PREFIX] = template_root() / "verify"
-
-    results: list[ImageParity] = []
-    browser_results: list[dict[str, Any]] = []
-    with BundleServer(bundle.root, mounts=mounts) as server:
+    results: list[dict[str, Any]] = []
+    backend, threads = "", None
+    with BundleServer(root, mounts=mounts) as server:
         with chromium_page(server.url + VERIFY_PREFIX.lstrip("/") + "harness.html") as page:
             page.wait_for_selector("body[data-state]")
             if page.evaluate("document.body.dataset.state") != "ready":
                 raise BrowserError(f"the bundle failed to load in Chromium: {page.inner_text('#state')}")
             if num_threads is not None:
                 page.evaluate("(n) => window.visionExport.reload({numThreads: n})", num_threads)
-            backend, threads = "", None
-            for path, url in tqdm(list(zip(paths, urls)), desc="verify", unit="image", disable=None):
-                browser = page.evaluate("(url) => window.visionExport.detectUrl(url, {})", url)
+            for url in tqdm(urls, desc="browser", unit="image", disable=None):
+                browser = page.evaluate("([url, options]) => window.visionExport.detectUrl(url, options)", [url, options or {}])
                 backend, threads = browser["backend"], browser["threads"]
-                browser_results.append(browser)
-                results.append(_compare_one(path, reference, bundle, browser, tolerance))
-    return VerifyReport(str(bundle.root), backend, threads, tolerance, results, paths, browser_results)
+                results.append(browser)
+    return BrowserRun(backend, threads, results)
 
 
 def _compare_one(path: Path, reference: ReferenceDetector, bundle: Bundle, browser: dict, tolerance: Tolerance) -> ImageParity:
@@ -135,5 +159,5 @@ def format_table(report: VerifyReport) -> str:
     total = len(report.images)
     failed = sum(not image.passed for image in report.images)
     lines.append(f"backend {report.backend}, threads {report.threads}: {total - failed} of {total} images within tolerance "
-                 f"(box {report.tolerance.box_px} px, score {report.tolerance.score})")
+                 f"({describe_tolerance(report.tolerance)})")
     return "\n".join(lines)

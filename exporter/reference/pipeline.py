@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from ..config import PostprocessSpec, PreprocessSpec
-from ..errors import InvalidModelError
 from ..heads import get_head
 from .images import load_image_rgb
 from .letterbox import LetterboxGeometry, preprocess, unletterbox_boxes, unletterbox_points
 from .nms import nms
+from .runners import open_runner
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def postprocess(
 
 
 class ReferenceDetector:
-    """The Python twin of the bundle's ``loadDetector``: same contract, onnxruntime on the CPU."""
+    """The Python twin of the bundle's ``loadDetector``: same contract, onnxruntime (or TensorFlow) on the CPU."""
 
     def __init__(
         self,
@@ -113,15 +113,7 @@ class ReferenceDetector:
         input_name: str,
         intra_op_threads: int = 0,
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
-        options.log_severity_level = 3  # old exporters list initializers as inputs; ORT warns about each
-        try:
-            self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise InvalidModelError(f"onnxruntime could not load {str(model_path)!r}: {exc}") from exc
+        self.runner = open_runner(Path(model_path), intra_op_threads)
         self.preprocess_spec = preprocess_spec
         self.postprocess_spec = postprocess_spec
         self.labels = list(labels)
@@ -135,11 +127,12 @@ class ReferenceDetector:
         """Run every stage on an RGB uint8 image and keep the intermediates."""
         post = post or self.postprocess_spec
         tensor, geometry = preprocess(image_rgb, self.preprocess_spec)
-        names = [o.name for o in self.session.get_outputs()]
-        values = self.session.run(names, {self.input_name: tensor})
-        raw = dict(zip(names, values))
+        raw = dict(zip(self.runner.output_names, self.runner.run(self.input_name, tensor)))
         detections = postprocess(raw, post, self.input_hw, geometry, self.labels)
         return StageOutputs(tensor, raw, geometry, detections)
+
+    def close(self) -> None:
+        self.runner.close()
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         return self.run_stages(image_rgb).detections

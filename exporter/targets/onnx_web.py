@@ -56,7 +56,7 @@ class OnnxWebTarget(RuntimeTarget):
                 f"supports opset <= {MAX_OPSET}: re-export the model with a lower opset"
             )
 
-    def write_model(self, info: ModelInfo, destination: Path) -> None:
+    def write_model(self, info: ModelInfo, destination: Path, contract=None) -> dict:
         """Write the model, lowering a too-new IR version that the browser runtime rejects."""
         import onnx
 
@@ -68,7 +68,7 @@ class OnnxWebTarget(RuntimeTarget):
             model.ir_version = MAX_IR_VERSION
         _drop_initializer_inputs(model)
         onnx.save(model, str(destination))
-
+        return {}
 
     def unsupported_operators(self, info: ModelInfo) -> list[str]:
         """Try the model in onnxruntime's CPU execution provider and report missing kernels.

@@ -33,6 +33,7 @@ export async function detectPixels(session, manifest, image, options = {}) {
     },
     imageSize: { width: image.width, height: image.height },
   };
+  if (session.memory) result.runtimeMemory = session.memory();
   if (options.debug) result.debug = { inputTensor: debugTensor, inputDims: dims, outputs, geometry };
   return result;
 }

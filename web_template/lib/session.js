@@ -1,7 +1,14 @@
-// Load the pinned onnxruntime-web build and the model from the bundle's own origin, trying
-// the manifest's backends in order. Each backend must pass a self-check before it is used:
+// Load the model and the pinned browser runtime from the bundle's own origin, trying the
+// manifest's backends in order. Each runtime (onnxruntime-web, TF.js) has an adapter in
+// runtimes/ that opens one backend; this file fetches and hash-checks the model. Each backend must pass a self-check before it is used:
 // its warm-up run on an all-zero input is compared with the reference output recorded at
 // export, because a backend can run without error and still return wrong numbers.
+
+import { onnxRuntime } from "./runtimes/onnx.js";
+import { tfjsRuntime } from "./runtimes/tfjs.js";
+
+/** Adapters by the manifest's runtime.name. */
+const RUNTIMES = { onnx: onnxRuntime, tfjs: tfjsRuntime };
 
 /** @param {ArrayBuffer} bytes */
 async function sha256Hex(bytes) {
@@ -50,23 +57,6 @@ function selfCheckProblem(selfCheck, outputs) {
   return null;
 }
 
-/** @param {any} ort @param {object} manifest */
-function makeRunner(ort, session, manifest) {
-  return async (tensor, dims) => {
-    const feeds = { [manifest.model.input_name]: new ort.Tensor("float32", tensor, dims) };
-    const results = await session.run(feeds);
-    const outputs = {};
-    for (const [name, value] of Object.entries(results)) {
-      let data = value.data;
-      // int64 outputs (class ids, counts) arrive as BigInt64Array; decoders use plain numbers.
-      if (data instanceof BigInt64Array || data instanceof BigUint64Array) data = Float64Array.from(data, Number);
-      outputs[name] = { data, dims: Array.from(value.dims) };
-      value.dispose?.();
-    }
-    return outputs;
-  };
-}
-
 /**
  * Create an inference session for the bundle's model on the first backend that loads and
  * passes the self-check.
@@ -82,13 +72,9 @@ export async function createSession(manifest, baseUrl, options = {}) {
   const threads = isolated ? Math.max(1, requested) : 1;
 
   const modelUrl = new URL(manifest.model.file, baseUrl);
-  const bytes = await fetchBytes(modelUrl, "model");
-  if (globalThis.crypto?.subtle) {
-    const actual = await sha256Hex(bytes);
-    if (actual !== manifest.model.sha256) {
-      throw new Error(`model ${modelUrl} has SHA-256 ${actual}, the manifest expects ${manifest.model.sha256}: copy the bundle again`);
-    }
-  }
+  const model = await fetchModel(manifest, baseUrl);
+  const runtime = RUNTIMES[manifest.runtime.name];
+  if (!runtime) throw new Error(`runtime ${manifest.runtime.name} is not known to this page: export the bundle again`);
 
   const wanted = options.backends ?? manifest.runtime.backends.map((b) => b.name);
   const failures = [];
@@ -98,35 +84,51 @@ export async function createSession(manifest, baseUrl, options = {}) {
       failures.push(`${name}: not shipped in this bundle`);
       continue;
     }
-    let session = null;
+    let opened = null;
     try {
-      const entry = new URL(backend.entry, baseUrl);
       for (const path of backend.files.filter((f) => f.endsWith(".wasm"))) await checkRuntimeFile(new URL(path, baseUrl));
-      const ort = await import(/* @vite-ignore */ entry.href);
-      ort.env.wasm.numThreads = threads;
-      ort.env.logLevel = "error";
-      session = await ort.InferenceSession.create(new Uint8Array(bytes), {
-        executionProviders: [name],
-        graphOptimizationLevel: "all",
-      });
-      const run = makeRunner(ort, session, manifest);
+      opened = await runtime.open({ manifest, baseUrl, backend, model, threads });
       // The warm-up doubles as the self-check, so the first real frame is not slow.
       const check = manifest.runtime.self_check;
       const size = check.input_shape.reduce((a, b) => a * b, 1);
-      const problem = selfCheckProblem(check, await run(new Float32Array(size), check.input_shape));
+      const problem = selfCheckProblem(check, await opened.run(new Float32Array(size), check.input_shape));
       if (problem) throw new Error(`self-check failed: ${problem}`);
       return {
         backend: name,
-        threads: name === "wasm" ? threads : null,
+        threads: opened.threads,
         crossOriginIsolated: isolated,
         failures,
-        run,
-        release: () => session.release(),
+        run: opened.run,
+        release: opened.release,
+        memory: opened.memory,
       };
     } catch (error) {
       failures.push(`${name}: ${error.message}`);
-      await session?.release?.();
+      await opened?.release?.();
     }
   }
   throw new Error(`no backend could run ${modelUrl}: ${failures.join("; ")}`);
+}
+
+/**
+ * Fetch the model's files and check each against the manifest's SHA-256.
+ * @returns {Promise<{bytes: ArrayBuffer, parts: Map<string, ArrayBuffer>}>} the main file and
+ *   any further files (TF.js weight shards) by their path in the bundle
+ */
+async function fetchModel(manifest, baseUrl) {
+  const files = [{ path: manifest.model.file, sha256: manifest.model.sha256 }, ...(manifest.model.parts ?? [])];
+  const loaded = await Promise.all(
+    files.map(async (file) => {
+      const url = new URL(file.path, baseUrl);
+      const bytes = await fetchBytes(url, "model");
+      if (globalThis.crypto?.subtle) {
+        const actual = await sha256Hex(bytes);
+        if (actual !== file.sha256) {
+          throw new Error(`model file ${url} has SHA-256 ${actual}, the manifest expects ${file.sha256}: copy the bundle again`);
+        }
+      }
+      return [file.path, bytes];
+    }),
+  );
+  return { bytes: loaded[0][1], parts: new Map(loaded.slice(1)) };
 }

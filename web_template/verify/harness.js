@@ -40,6 +40,7 @@ async function detectUrl(url, options) {
     threads: result.threads,
     imageSize: result.imageSize,
     geometry: result.debug.geometry,
+    runtimeMemory: result.runtimeMemory ?? null,
     input: { dims: result.debug.inputDims, data: toBase64(result.debug.inputTensor) },
     outputs,
   };
