@@ -74,7 +74,7 @@ def build_export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target", choices=["web"], required=True, help="export target; 'web' writes a static site")
     parser.add_argument("--runtime", choices=["onnx", "tfjs"], default="onnx",
                         help="browser runtime: onnx = onnxruntime-web 1.31 (about 14 MiB of runtime files); tfjs = TensorFlow.js 4.22 "
-                             "graph model (about 2.4 MiB; converts with onnx2tf and tensorflowjs, installed once by 'vision-export setup-tfjs')")
+                             "graph model (about 1.9 MiB; converts with onnx2tf and tensorflowjs, installed once by 'vision-export setup-tfjs')")
     parser.add_argument("--backends", type=_comma_list, metavar="LIST", default=("wasm",),
                         help="backends the page tries in order, comma-separated. onnx: wasm, webgpu (adds 27.5 MiB of runtime files); "
                              "tfjs: wasm, webgl, webgpu (default: wasm)")

@@ -199,7 +199,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     print(f"operators: {operators}\nquantization: {info.quantization}")
     from .targets import RUNTIMES
 
+    from .reference.runners import model_format
+
     for target in RUNTIMES.values():
+        if model_format(info.path) not in target.source_formats:
+            print(f"runtime {target.name} ({target.description}): does not take {model_format(info.path)} models")
+            continue
         missing = target.unsupported_operators(info)
         print(f"runtime {target.name} ({target.description}): " + ("runs every operator" if not missing else "cannot run " + "; ".join(missing)))
     try:

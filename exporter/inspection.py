@@ -133,10 +133,18 @@ def inspect_tensorflow_model(path: Path) -> ModelInfo:
         lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
         raise InvalidModelError(f"TensorFlow could not load {str(path)!r}: {lines[-1] if lines else 'no message'}")
     found = json.loads(result.stdout.strip().splitlines()[-1])
+
+    def tensor(item: dict) -> TensorInfo:
+        # Keras signatures leave the batch open; the bundle always runs one image at a time.
+        shape = list(item["shape"])
+        if shape and shape[0] == "?":
+            shape[0] = 1
+        return TensorInfo(item["name"], tuple(shape), item["dtype"])
+
     info = ModelInfo(
         path=path,
-        inputs=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in found["inputs"]),
-        outputs=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in found["outputs"]),
+        inputs=tuple(tensor(t) for t in found["inputs"]),
+        outputs=tuple(tensor(t) for t in found["outputs"]),
         opset=0,
         ir_version=0,
         producer=found["producer"],

@@ -75,7 +75,7 @@ class QuantizationMode:
     packages: tuple[str, ...] = ("onnx", "onnxruntime")
 
 
-MODES: Registry[QuantizationMode] = Registry("quantization mode")
+MODES: Registry[QuantizationMode] = Registry("quantization mode", hint="; uint8 weights need --runtime tfjs")
 
 
 def _run_fp16(job: QuantizationJob) -> None:

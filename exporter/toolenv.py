@@ -96,8 +96,7 @@ class ToolEnvironment:
     def script_path(script: str) -> Path:
         return Path(str(resources.files("exporter.tools").joinpath(script)))
 
-    @staticmethod
-    def environment() -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """The child's environment: offline, quiet, and blind to this interpreter's packages.
 
         The proxy variables point at a closed loopback port, so a converter that tries
@@ -108,6 +107,8 @@ class ToolEnvironment:
         env.update({"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
                     "NO_PROXY": "", "no_proxy": "", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONNOUSERSITE": "1"})
         env.pop("PYTHONPATH", None)
+        # onnx2tf runs onnxsim as a program, found on PATH.
+        env["PATH"] = os.pathsep.join([str(self.folder / "bin"), env.get("PATH", "")])
         return env
 
     def run(self, script: str, args: list[str], *, cwd: Path | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
@@ -157,12 +158,12 @@ class ToolEnvironment:
     def _pip_install(self, python: Path, requirements: Path) -> None:
         from tqdm import tqdm
 
-        wanted = [line for line in requirements.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+        pinned = [line for line in requirements.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
         command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
                    "--no-deps", "-r", str(requirements)]
         logger.info("installing the %s (%s, once)", self.purpose, self.size_hint)
         log_lines: list[str] = []
-        with tqdm(total=len(wanted), desc=f"{self.name} tool environment", unit="pkg", disable=None) as bar:
+        with tqdm(total=len(pinned), desc=f"{self.name} tool environment", unit="pkg", disable=None) as bar:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             assert process.stdout is not None
             for line in process.stdout:

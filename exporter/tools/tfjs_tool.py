@@ -7,7 +7,7 @@ exporter through JSON on stdout (inspect, convert) or length-prefixed .npz frame
 on stdin/stdout (serve).
 
     tfjs_tool.py inspect MODEL
-    tfjs_tool.py convert MODEL OUT_DIR --workdir DIR [--weights none|float16|uint8] [--keep-nchw NAME]
+    tfjs_tool.py convert MODEL OUT_DIR --workdir DIR [--weights none|float16|uint8] [--keep-nchw NAME] [--cache DIR]
     tfjs_tool.py serve MODEL [--threads N]
 """
 
@@ -49,7 +49,9 @@ def _quiet_tensorflow():
 
 
 def _spec_json(name: str, spec) -> dict:
-    shape = [d if d is not None else "?" for d in spec.shape.as_list()] if spec.shape.rank is not None else []
+    shape = []
+    if spec.shape.rank is not None:
+        shape = ["?" if d is None else d for d in spec.shape.as_list()]
     return {"name": name, "shape": shape, "dtype": spec.dtype.name}
 
 
@@ -119,6 +121,29 @@ def _onnx_to_saved_model(source: Path, workdir: Path, keep_nchw: list[str]) -> t
     return saved_model, time.perf_counter() - start
 
 
+def _cached_saved_model(cache: str | None) -> Path | None:
+    """Return the SavedModel an earlier export of the same ONNX file left in ``cache``, if complete."""
+    if not cache or not (Path(cache) / "complete").is_file():
+        return None
+    return Path(cache) / "saved_model"
+
+
+def _store_saved_model(saved_model: Path, cache: str | None) -> Path:
+    """Keep onnx2tf's output for later exports of the same model (onnx2tf takes about a minute)."""
+    if not cache:
+        return saved_model
+    folder = Path(cache)
+    staging = folder.with_name(folder.name + f".partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    # Only the SavedModel is kept; onnx2tf's TFLite files beside it are not needed.
+    shutil.copytree(saved_model, staging / "saved_model", ignore=shutil.ignore_patterns("*.tflite"))
+    (staging / "complete").write_text("ok\n", encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder / "saved_model"
+
+
 def cmd_convert(args) -> dict:
     # onnx2tf runs in the working directory, so every path is made absolute first.
     source = Path(args.model).resolve()
@@ -128,7 +153,10 @@ def cmd_convert(args) -> dict:
     timings = {}
     fmt = model_format(source)
     if fmt == "onnx":
-        saved_model, timings["onnx2tf_s"] = _onnx_to_saved_model(source, workdir, args.keep_nchw)
+        saved_model = _cached_saved_model(args.cache)
+        if saved_model is None:
+            saved_model, timings["onnx2tf_s"] = _onnx_to_saved_model(source, workdir, args.keep_nchw)
+            saved_model = _store_saved_model(saved_model, args.cache)
     elif fmt == "keras":
         start = time.perf_counter()
         saved_model = _keras_to_saved_model(source, workdir / "saved_model")
@@ -146,8 +174,7 @@ def cmd_convert(args) -> dict:
         shutil.rmtree(out)
         _convert_saved_model(saved_model, out, {args.weights: compressed})
     timings["tfjs_converter_s"] = time.perf_counter() - start
-    model_json = json.loads((out / "model.json").read_text(encoding="utf-8"))
-    node_names = _signature_nodes(model_json)
+    node_names = _bind_signature(saved_model, out / "model.json")
     check = _onnx_parity(source, saved_model) if fmt == "onnx" else None
     return {
         "inputs": inputs,
@@ -247,10 +274,33 @@ def _compressible_weights(model_json_path: Path, dtype: str) -> list[str]:
     return [w["name"] for w in weights if len(w["shape"]) == 4]
 
 
-def _signature_nodes(model_json: dict) -> dict:
-    """Map signature names to graph node names ("Identity:0") from a TF.js model.json."""
-    signature = model_json.get("signature") or model_json.get("modelTopology", {}).get("signature") or {}
-    return {side: {key: value.get("name") for key, value in (signature.get(side) or {}).items()} for side in ("inputs", "outputs")}
+def _bind_signature(saved_model: Path, model_json_path: Path) -> dict:
+    """Map signature names to graph node names ("Identity_3:0") and write the same mapping into model.json.
+
+    tensorflowjs names each signature output by matching its dtype and shape, so outputs
+    that share both (YuNet's cls_8 and obj_8) come out under each other's names. The
+    graph outputs follow the signature's outputs in tf.nest order (sorted keys), which is
+    what the concrete function's ``outputs`` list is in, so that list is the truth.
+    """
+    import tensorflow as tf
+
+    _, signature = _load_signature(saved_model)
+    by_name = tf.nest.pack_sequence_as(signature.structured_outputs, signature.outputs, expand_composites=True)
+    model_json = json.loads(model_json_path.read_text(encoding="utf-8"))
+    graph_nodes = {node["name"] for node in model_json["modelTopology"]["node"]}
+    outputs = {}
+    for name in sorted(by_name):
+        tensor_name = by_name[name].name
+        if tensor_name.split(":")[0] not in graph_nodes:
+            raise SystemExit(f"Error: output {name!r} is graph node {tensor_name!r}, which the TF.js model does not have")
+        outputs[name] = tensor_name
+    signature_json = model_json.setdefault("signature", {})
+    old = {entry.get("name"): entry for entry in (signature_json.get("outputs") or {}).values()}
+    signature_json["outputs"] = {name: dict(old.get(node, {}), name=node) for name, node in outputs.items()}
+    model_json.setdefault("userDefinedMetadata", {})["structuredOutputKeys"] = list(outputs)
+    model_json_path.write_text(json.dumps(model_json, separators=(",", ":")), encoding="utf-8")
+    inputs = {key: value.get("name") for key, value in (signature_json.get("inputs") or {}).items()}
+    return {"inputs": inputs, "outputs": outputs}
 
 
 def _write_frame(stream, arrays: dict) -> None:
@@ -308,6 +358,7 @@ def main() -> None:
     convert.add_argument("--workdir", required=True)
     convert.add_argument("--weights", choices=["none", "float16", "uint8"], default="none")
     convert.add_argument("--keep-nchw", action="append", default=[])
+    convert.add_argument("--cache", help="folder that keeps onnx2tf's SavedModel for this exact model and flags")
     serve = commands.add_parser("serve")
     serve.add_argument("model")
     serve.add_argument("--threads", type=int, default=0)
