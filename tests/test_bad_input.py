@@ -194,6 +194,17 @@ def test_export_unknown_preset(tiny_yolov8, tmp_path, capsys):
     assert_nothing_written(out)
 
 
+def test_export_xnnpack_backend_rejected(tiny_yolov8, tmp_path, capsys):
+    out = tmp_path / "bundle"
+
+    code, lines = run_cli(capsys, export_argv(tiny_yolov8, out, "--backends", "xnnpack,wasm"))
+
+    assert code == ConfigError.exit_code
+    assert_one_error_line(lines, "xnnpack", "use a comma-separated list of wasm, webgpu")
+    assert "built without the XNNPACK execution provider" in lines[0], f"error line does not say why: {lines[0]!r}"
+    assert_nothing_written(out)
+
+
 def test_export_labels_file_missing(tiny_yolov8, tmp_path, capsys):
     labels = tmp_path / "labels.txt"
     out = tmp_path / "bundle"

@@ -143,3 +143,30 @@ def test_camera_denied_keeps_photos_working(tiny_bundle):
         page.wait_for_selector(".card .stats:has-text('detections')")
     assert message.startswith("The camera is not available")
     assert "Photos and video files still work" in message
+
+
+def test_pinned_runtime_lacks_xnnpack(tiny_bundle, harness):
+    """onnxruntime-web rejects 'xnnpack' alone and drops it silently before 'wasm'.
+
+    This is why ``--backends xnnpack`` is rejected at export. A runtime update that
+    ships XNNPACK again fails here.
+    """
+    page = harness(tiny_bundle, tiny_bundle.parent)
+    outcomes = page.evaluate(
+        """async () => {
+            const ort = await import("/runtime/ort.wasm.min.mjs");
+            const bytes = new Uint8Array(await (await fetch("/model.onnx")).arrayBuffer());
+            const create = async (executionProviders) => {
+                try {
+                    const session = await ort.InferenceSession.create(bytes, { executionProviders });
+                    await session.release();
+                    return "created";
+                } catch (error) {
+                    return error.message;
+                }
+            };
+            return { alone: await create(["xnnpack"]), beforeWasm: await create([{ name: "xnnpack" }, "wasm"]) };
+        }"""
+    )
+    assert "[xnnpack] backend not found" in outcomes["alone"]
+    assert outcomes["beforeWasm"] == "created"

@@ -21,6 +21,8 @@ class RuntimeTarget:
     # Default backends, and every backend the target can ship, in the order they are tried.
     backends: tuple[str, ...] = ()
     available_backends: tuple[str, ...] = ()
+    # Backend names a user may expect from the runtime's docs or files, with the reason the target cannot ship them.
+    unavailable_backends: dict[str, str] = {}
     # Runtime module (a file name among the package's files) each backend loads.
     backend_entries: dict[str, str] = {}
     model_filename: str = ""
@@ -36,8 +38,10 @@ class RuntimeTarget:
         """Return ``backends`` if this target can ship all of them; raise ConfigError naming the rest."""
         unknown = [b for b in backends if b not in self.available_backends]
         if unknown or not backends:
+            known_gaps = [name for name in unknown if name in self.unavailable_backends]
+            reasons = "".join(f" ({name}: {self.unavailable_backends[name]})" for name in known_gaps)
             raise ConfigError(
-                f"backend(s) {', '.join(unknown) or '(none)'} not available for runtime {self.name!r}: "
+                f"backend(s) {', '.join(unknown) or '(none)'} not available for runtime {self.name!r}{reasons}: "
                 f"use a comma-separated list of {', '.join(self.available_backends)}"
             )
         return backends

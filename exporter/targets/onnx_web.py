@@ -37,6 +37,16 @@ ONNXRUNTIME_WEB = RuntimePackage(
 # The module each backend loads; the files it imports sit beside it.
 BACKEND_ENTRIES = {"wasm": "ort.wasm.min.mjs", "webgpu": "ort.webgpu.min.mjs"}
 
+# The string "XnnpackExecutionProvider" in ort-wasm-simd-threaded.wasm sits in a list of
+# provider names beside others the build lacks (CUDA, DirectML, NNAPI). The 1.31.1 wasm
+# files contain no XNNPACK code (no xnn_* symbols), and ort.wasm.min.mjs registers only the
+# "cpu" and "wasm" backends. So `executionProviders: ["xnnpack"]` fails with "backend not
+# found", and `[{name: "xnnpack"}, "wasm"]` drops xnnpack silently and runs the wasm EP.
+# tests/test_runtime_browser.py checks both.
+UNAVAILABLE_BACKENDS = {
+    "xnnpack": f"onnxruntime-web {ONNXRUNTIME_WEB.version} is built without the XNNPACK execution provider",
+}
+
 
 @register_runtime
 class OnnxWebTarget(RuntimeTarget):
@@ -45,6 +55,7 @@ class OnnxWebTarget(RuntimeTarget):
     package = ONNXRUNTIME_WEB
     backends = ("wasm",)
     available_backends = tuple(BACKEND_ENTRIES)
+    unavailable_backends = UNAVAILABLE_BACKENDS
     backend_entries = BACKEND_ENTRIES
     model_filename = "model.onnx"
 
