@@ -250,7 +250,7 @@ def run_bench(bundle_path: str | Path, images: list[str | Path] | None = None, o
             **machine_description(),
             "chromium": chromium_version,
             "onnxruntime": onnxruntime.__version__,
-            "onnxruntime_web": bundle.manifest["runtime"]["version"],
+            "browser_runtime": f"{bundle.manifest['runtime']['package']} {bundle.manifest['runtime']['version']}",
             # Runnable threads averaged over 1 minute, before and after: other work on a shared machine.
             "load_average_1min": {"before": load_before, "after": _load_average()},
         },

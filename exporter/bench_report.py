@@ -37,7 +37,7 @@ def _environment_line(environment: dict[str, Any]) -> str:
     return (
         f"Machine: {environment['cpu']}, {environment['nproc']} cores, 1-minute load average {load_text}. "
         f"Chromium {environment['chromium']}, onnxruntime {environment['onnxruntime']}, "
-        f"onnxruntime-web {environment['onnxruntime_web']}."
+        f"{environment['browser_runtime']}."
     )
 
 

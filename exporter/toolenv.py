@@ -70,25 +70,23 @@ class ToolEnvironment:
         return self.python
 
     def install(self, refresh: bool = False) -> Path:
-        """Create the environment with pip, atomically: an interrupted install leaves nothing behind."""
+        """Create the environment with pip; the marker file written last makes an interrupted install count as absent."""
         if self.is_installed() and not refresh:
             logger.info("%s already installed in %s", self.purpose, self.folder)
             return self.python
+        # The environment is built where it stays: pip writes the venv's absolute path into
+        # the console scripts' shebangs, and onnx2tf runs the onnxsim script, so a renamed
+        # venv would break it.
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.folder.parent, prefix=f".{self.name}-install-") as work:
-            staging = Path(work) / "venv"
             requirements = Path(work) / "requirements.txt"
             requirements.write_text(self.requirements_text(), encoding="utf-8")
-            self._create_venv(staging)
-            self._pip_install(staging / "bin" / "python", requirements)
-            self._smoke_test(staging / "bin" / "python")
-            (staging / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
-            if self.folder.exists():
-                shutil.rmtree(self.folder)
-            # A venv finds its prefix from the interpreter's location, so renaming the
-            # folder keeps it working; only console-script shebangs would break, and the
-            # exporter runs everything through bin/python.
-            staging.rename(self.folder)
+            self._create_venv(self.folder)
+            self._pip_install(self.python, requirements)
+            self._smoke_test(self.python)
+        (self.folder / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
         logger.info("installed %s in %s", self.purpose, self.folder)
         return self.python
 

@@ -109,7 +109,7 @@ def _result() -> dict:
             "nproc": 2,
             "chromium": "156.0",
             "onnxruntime": "1.32.0",
-            "onnxruntime_web": "1.31.1",
+            "browser_runtime": "onnxruntime-web 1.31.1",
             "load_average_1min": {"before": 1.25, "after": 2.0},
         },
     }
@@ -201,7 +201,7 @@ def test_bench_json_structure(tiny_yolov8, tmp_path, capsys):
     assert result["kernels"]["nms_stress"]["kept"] == 114
     assert result["memory"]["peak_js_heap_bytes"] > 0
     assert result["load"]["browser_ms"] > 0
-    assert result["environment"]["onnxruntime_web"] == "1.31.1"
+    assert result["environment"]["browser_runtime"] == "onnxruntime-web 1.31.1"
     assert result["environment"]["nproc"] >= 1
     assert "before" in result["environment"]["load_average_1min"]
     paths = {entry["path"] for entry in result["bundle_size"]["files"]}

@@ -151,6 +151,13 @@ def test_conversion_leaves_the_source_model_untouched(tfjs_tools, models_dir, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "model.onnx"]
 
 
+def test_tool_scripts_run_from_their_environment(tfjs_tools):
+    # onnx2tf runs the onnxsim console script; a shebang naming another folder would skip simplification.
+    shebang = (TFJS_TOOLS.folder / "bin" / "onnxsim").read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    assert shebang == f"#!{TFJS_TOOLS.folder / 'bin' / 'python'}", shebang
+    assert TFJS_TOOLS.environment()["PATH"].split(os.pathsep)[0] == str(TFJS_TOOLS.folder / "bin")
+
+
 def test_tool_environment_runs_offline():
     env = TFJS_TOOLS.environment()
     # A download attempt goes to a closed loopback port and fails at once.

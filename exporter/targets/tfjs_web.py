@@ -78,7 +78,7 @@ WEIGHT_QUANTIZATION = {"fp16": "float16", "uint8": "uint8"}
 COMPRESSED_SELF_CHECK_TOLERANCE = 0.5
 
 # Bumped whenever the onnx2tf call changes, so cached SavedModels from the old call are not reused.
-SAVED_MODEL_RECIPE = 2
+SAVED_MODEL_RECIPE = 3
 
 # onnx2tf on yolov8n took about a minute here; a conversion ten times slower is stuck.
 CONVERT_TIMEOUT_S = 1800
