@@ -205,6 +205,9 @@ def run_inspect(args: argparse.Namespace) -> int:
         if model_format(info.path) not in target.source_formats:
             print(f"runtime {target.name} ({target.description}): does not take {model_format(info.path)} models")
             continue
+        if not target.checks_operators:
+            print(f"runtime {target.name} ({target.description}): operators are checked when the model is converted at export")
+            continue
         missing = target.unsupported_operators(info)
         print(f"runtime {target.name} ({target.description}): " + ("runs every operator" if not missing else "cannot run " + "; ".join(missing)))
     try:

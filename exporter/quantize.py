@@ -140,22 +140,29 @@ class QuantizedModel:
     report: dict[str, Any]
 
     def manifest_summary(self) -> dict[str, Any]:
-        """Return the report's headline numbers for ``manifest["quantization_report"]``."""
-        accuracy = self.report["accuracy"]
-        return {
-            "file": REPORT_FILENAME,
-            "mode": self.report["mode"],
-            "bytes_before": self.report["bytes_before"],
-            "bytes_after": self.report["bytes_after"],
-            "size_ratio": self.report["size_ratio"],
-            "eval_images": len(self.report["eval_images"]),
-            "map50": accuracy["map50"],
-            "recall": accuracy["recall"],
-            "precision": accuracy["precision"],
-            "max_score_shift": accuracy["max_score_shift"],
-            "strong_matched": accuracy["strong_matched"],
-            "strong_reference": accuracy["strong_reference"],
-        }
+        return report_summary(self.report)
+
+
+def report_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """Return a quantization report's headline numbers for ``manifest["quantization_report"]``.
+
+    A report without accuracy figures (no evaluation images) gives None and zeros for them.
+    """
+    accuracy = report.get("accuracy") or {}
+    return {
+        "file": REPORT_FILENAME,
+        "mode": report["mode"],
+        "bytes_before": report["bytes_before"],
+        "bytes_after": report["bytes_after"],
+        "size_ratio": report["size_ratio"],
+        "eval_images": len(report["eval_images"]),
+        "map50": accuracy.get("map50"),
+        "recall": accuracy.get("recall"),
+        "precision": accuracy.get("precision"),
+        "max_score_shift": accuracy.get("max_score_shift", 0.0),
+        "strong_matched": accuracy.get("strong_matched", 0),
+        "strong_reference": accuracy.get("strong_reference", 0),
+    }
 
 
 def check_request(info: ModelInfo, options: QuantizeOptions) -> None:

@@ -46,6 +46,8 @@ class RuntimeTarget:
             )
         return backends
 
+    # False when only a conversion at export can tell which operators the runtime lacks.
+    checks_operators: bool = True
     # A module every backend imports first (TF.js core); empty when each backend entry stands alone.
     core_file: str = ""
 

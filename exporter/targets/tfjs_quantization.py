@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import QuantizationError
 from ..images_list import expand_images
 from ..inspection import ModelInfo
-from ..quantize import REPORT_FILENAME
+from ..quantize import REPORT_FILENAME, report_summary
 
 logger = logging.getLogger(__name__)
 
@@ -54,22 +54,7 @@ class WeightQuantization:
     needs_bundle: bool = True
 
     def manifest_summary(self) -> dict[str, Any]:
-        accuracy = self.report.get("accuracy") or {}
-        return {
-            "file": REPORT_FILENAME,
-            "mode": self.report["mode"],
-            "bytes_before": self.report["bytes_before"],
-            "bytes_after": self.report["bytes_after"],
-            "size_ratio": self.report["size_ratio"],
-            "eval_images": len(self.report["eval_images"]),
-            "map50": accuracy.get("map50"),
-            "recall": accuracy.get("recall"),
-            "precision": accuracy.get("precision"),
-            "max_score_shift": accuracy.get("max_score_shift", 0.0),
-            "strong_matched": accuracy.get("strong_matched", 0),
-            "strong_reference": accuracy.get("strong_reference", 0),
-            "note": LOAD_NOTE,
-        }
+        return {**report_summary(self.report), "note": LOAD_NOTE}
 
     def finish(self, staging: Path) -> None:
         """Score the complete bundle in Chromium on the evaluation images and write the report."""

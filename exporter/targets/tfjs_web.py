@@ -110,6 +110,7 @@ class TfjsWebTarget(RuntimeTarget):
     model_filename = "model/model.json"
     source_formats = ("onnx", "saved_model", "keras")
     core_file = CORE_FILE
+    checks_operators = False
 
     @property
     def packages(self) -> tuple[RuntimePackage, ...]:
