@@ -3,7 +3,9 @@
 Browser and reference runs alternate, so both sides see the same load on a shared
 machine: a browser frame, then the same input through the reference. Camera-loop blocks
 and the stage timings alternate likewise. The reference runs onnxruntime with
-``intra_op_num_threads`` equal to the page's wasm thread count. Times are in
+``intra_op_num_threads`` equal to the page's wasm thread count unless
+``native_threads`` is given, and runs the bundle's model unless ``reference_model``
+names another (the float source of a quantized bundle, say). Times are in
 milliseconds unless a name says otherwise.
 """
 
@@ -47,8 +49,15 @@ class BenchOptions:
     warmup: int = 3
     threads: int = 1
     backend: str | None = None
-    # The source model of a converted (TF.js) bundle, which the native side runs.
+    # The model the native side runs: needed for a converted (TF.js) bundle, and the float
+    # source of a quantized bundle compares the two formats in one run.
     reference_model: Path | None = None
+    # Native intra-op threads; None runs native with ``threads``.
+    native_threads: int | None = None
+
+    @property
+    def effective_native_threads(self) -> int:
+        return self.native_threads or self.threads
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -57,6 +66,8 @@ class BenchOptions:
             raise ConfigError(f"--warmup {self.warmup} is invalid: use 0 or more frames")
         if self.threads < 1:
             raise ConfigError(f"--threads {self.threads} is invalid: use 1 or more threads")
+        if self.native_threads is not None and self.native_threads < 1:
+            raise ConfigError(f"--native-threads {self.native_threads} is invalid: use 1 or more threads")
 
 
 def _open_harness(page, options: BenchOptions) -> dict[str, Any]:
@@ -211,7 +222,7 @@ def run_bench(bundle_path: str | Path, images: list[str | Path] | None = None, o
         raise RuntimeFilesError(f"the bench harness is missing from {harness}: reinstall vision-export")
     bundle = load_bundle(bundle_path)
     frames = load_frames(images)
-    reference = ReferenceTimer(bundle, options.threads, options.reference_model)
+    reference = ReferenceTimer(bundle, options.effective_native_threads, options.reference_model)
     with tempfile.TemporaryDirectory(prefix="vision-export-bench-") as work:
         urls = write_frames(frames, Path(work), FRAMES_PREFIX)
         camera_index = len(urls) - 1
@@ -241,6 +252,8 @@ def run_bench(bundle_path: str | Path, images: list[str | Path] | None = None, o
             "input": f"{spec.width}x{spec.height}",
             "backend": loaded["backend"],
             "threads": options.threads,
+            "native_threads": options.effective_native_threads,
+            "native_model": reference.model_name,
             "runs": options.runs,
             "warmup": options.warmup,
             "frames": frames.names,

@@ -88,6 +88,7 @@ class ReferenceTimer:
             bundle.reference_model(reference_model), bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name, intra_op_threads=threads
         )
         self.load_ms = (time.perf_counter() - start) * 1000
+        self.model_name = bundle.reference_model(reference_model).name
 
     def run(self, image: np.ndarray) -> tuple[dict[str, float], int]:
         """Run one frame; return stage timings named like detect()'s and the detection count."""

@@ -30,6 +30,13 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.2f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
 
 
+def _native_line(model: str, setup: dict[str, Any]) -> str:
+    """Say what the native column ran, which differs from the page when --reference or --native-threads is given."""
+    native_model = setup.get("native_model", model)
+    native_threads = setup.get("native_threads", setup["threads"])
+    return f"Native: onnxruntime on {native_model} with {native_threads} intra-op thread(s)."
+
+
 def _environment_line(environment: dict[str, Any]) -> str:
     load = environment.get("load_average_1min", {})
     before, after = load.get("before"), load.get("after")
@@ -114,6 +121,7 @@ def format_markdown(result: dict[str, Any], max_files: int = 12) -> str:
         f"### {result['model']} ({setup['input']}, backend {setup['backend']}, {setup['threads']} thread(s), "
         f"{setup['runs']} frames after {setup['warmup']} warm-up)",
         "",
+        _native_line(result["model"], setup),
         _environment_line(result["environment"]),
         "",
         *_stage_lines(result),

@@ -157,11 +157,14 @@ def build_command_parser() -> argparse.ArgumentParser:
     bench.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed frames per side before timing starts")
     bench.add_argument("--threads", type=int, default=1, metavar="N",
                        help="wasm threads in the page and onnxruntime intra-op threads in Python")
+    bench.add_argument("--native-threads", type=int, metavar="N",
+                       help="onnxruntime intra-op threads on the native side, to compare with a different page thread count (default: --threads)")
     bench.add_argument("--backend", metavar="NAME", help="browser backend to request from loadDetector, e.g. wasm (default: the bundle's first)")
     bench.add_argument("--json", type=Path, metavar="OUT", help="also write the full result, with every sample, as JSON")
     bench.add_argument("--reference", type=Path, metavar="MODEL",
-                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
-                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
+                       help="model the native side runs: the source model of a TF.js bundle (ONNX, SavedModel or Keras), "
+                            "or the float source of a quantized bundle to time both formats in one run; checked against the "
+                            "manifest's source hash (default: the bundle's model)")
     _add_common(bench)
 
     serve = commands.add_parser("serve", formatter_class=HelpFormatter, help="serve a bundle on 127.0.0.1",

@@ -143,7 +143,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from .bench_report import format_markdown
 
     options = BenchOptions(runs=args.runs, warmup=args.warmup, threads=args.threads, backend=args.backend,
-                           reference_model=args.reference)
+                           reference_model=args.reference, native_threads=args.native_threads)
     result = bench_bundle(args.bundle, args.images, options)
     print(format_markdown(result))
     if args.json:
