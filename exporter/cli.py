@@ -127,8 +127,9 @@ def build_command_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print detections as JSON")
     _add_contract_flags(predict)
     predict.add_argument("--reference", type=Path, metavar="MODEL",
-                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
-                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
+                        help="source model of the bundle (ONNX, SavedModel or Keras), checked against the manifest's hash; "
+                             "required for TF.js bundles, whose converted model no Python runtime loads "
+                             "(default for onnxruntime-web bundles: the bundle's own model)")
     _add_common(predict)
 
     verify = commands.add_parser("verify", formatter_class=HelpFormatter, help="prove browser parity in headless Chromium",
@@ -141,10 +142,11 @@ def build_command_parser() -> argparse.ArgumentParser:
                         help="max box and keypoint coordinate difference, in original-image pixels (default: 1.0; 6.0 for dynamic-int8 models)")
     verify.add_argument("--score-tolerance", type=float, metavar="S",
                         help="max score difference (default: 0.001; 0.05 for dynamic-int8 models)")
-    verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated)")
+    verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated; TF.js bundles run 1)")
     verify.add_argument("--reference", type=Path, metavar="MODEL",
-                        help="source model of a TF.js bundle (ONNX, SavedModel or Keras), which the Python reference runs; "
-                             "onnxruntime-web bundles carry their own model (default: the bundle's model)")
+                        help="source model of the bundle (ONNX, SavedModel or Keras), checked against the manifest's hash; "
+                             "required for TF.js bundles, whose converted model no Python runtime loads "
+                             "(default for onnxruntime-web bundles: the bundle's own model)")
     _add_common(verify)
 
     bench = commands.add_parser("bench", formatter_class=HelpFormatter, help="time the bundle in headless Chromium against native onnxruntime",

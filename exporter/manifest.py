@@ -49,7 +49,8 @@ class Bundle:
                 return self.model_path
             raise ConfigError(
                 f"bundle {str(self.root)!r} runs a converted {self.runtime} model, which the Python reference cannot load: "
-                f"pass its source model with --reference (it was {self.manifest['model']['source_name']!r})"
+                f"pass its source model with --reference (it was {self.manifest['model']['source_name']!r}, "
+                f"SHA-256 {self.manifest['model']['source_sha256'][:12]}…)"
             )
         source = Path(source)
         if not source.exists():

@@ -27,6 +27,8 @@ export interface DetectResult {
   /** wasm threads in use; null for other backends. */
   threads: number | null;
   imageSize: { width: number; height: number };
+  /** TF.js bundles only: live tensors and their bytes after this frame, to spot leaks. */
+  runtimeMemory?: { tensors: number; bytes: number };
   /** Intermediate tensors, present when detect() was called with debug: true. */
   debug?: {
     inputTensor: Float32Array;
@@ -59,7 +61,7 @@ export interface DetectOptions {
 export interface LoadOptions {
   /** Folder of the bundle (default: the folder of vision-export.js). */
   baseUrl?: string | URL;
-  /** wasm threads; used only when the page is cross-origin isolated (default: up to 4). */
+  /** wasm threads; used only when the page is cross-origin isolated (default: up to 4). TF.js bundles run one. */
   numThreads?: number;
   /** Backends to try, in order (default: the manifest's list). */
   backends?: string[];

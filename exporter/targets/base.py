@@ -11,6 +11,9 @@ from ..runtime_files import RuntimePackage
 
 RUNTIMES: Registry["RuntimeTarget"] = Registry("runtime")
 
+# Model formats as messages name them.
+FORMAT_NAMES = {"onnx": "ONNX", "saved_model": "TensorFlow SavedModel", "keras": "Keras model"}
+
 
 class RuntimeTarget:
     """How one browser runtime gets its model file and runtime files into a bundle."""
@@ -57,8 +60,9 @@ class RuntimeTarget:
 
         found = model_format(path)
         if found not in self.source_formats:
+            accepted = ", ".join(FORMAT_NAMES[f] for f in self.source_formats)
             raise ConfigError(
-                f"runtime {self.name!r} takes {', '.join(self.source_formats)} models, and {str(path)!r} is a {found} model: "
+                f"runtime {self.name!r} takes {accepted} models, and {str(path)!r} is a {FORMAT_NAMES[found]}: "
                 "use --runtime tfjs for TensorFlow SavedModels and Keras files"
             )
 

@@ -116,6 +116,10 @@ class TfjsWebTarget(RuntimeTarget):
     def packages(self) -> tuple[RuntimePackage, ...]:
         return (TFJS, TFJS_WASM, TFJS_WEBGPU)
 
+    def check_source(self, path: Path) -> None:
+        super().check_source(path)
+        TFJS_TOOLS.require()  # before the runtime fetch, so a missing setup fails at once
+
     def check_quantize(self, info: ModelInfo, options) -> None:
         if options.mode not in WEIGHT_QUANTIZATION:
             raise ConfigError(

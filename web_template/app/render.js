@@ -22,7 +22,8 @@ export function drawDetections(context, detections, unitsPerCssPixel) {
   context.lineWidth = line;
   context.font = `${fontSize}px system-ui, sans-serif`;
   context.textBaseline = "top";
-  for (const d of detections) {
+  // Lowest score first, so where labels overlap the most confident one is drawn on top.
+  for (const d of [...detections].sort((a, b) => a.score - b.score)) {
     const [x1, y1, x2, y2] = d.box;
     const color = classColor(d.class_id);
     context.strokeStyle = color;

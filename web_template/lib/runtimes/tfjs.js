@@ -66,12 +66,27 @@ export const tfjsRuntime = {
     const inputNode = binding.input_node.replace(/:0$/, "");
     const outputNames = Object.keys(binding.output_nodes);
     const outputNodes = outputNames.map((name) => binding.output_nodes[name]);
+    // execute() runs graphs without control flow; TF.js logs a warning on every
+    // executeAsync() call for those. A graph with dynamic ops makes execute() throw,
+    // and from then on every frame uses executeAsync().
+    let useAsync = false;
+    const execute = async (feeds) => {
+      if (!useAsync) {
+        try {
+          return graph.execute(feeds, outputNodes);
+        } catch (error) {
+          if (!/executeAsync/.test(String(error?.message))) throw error;
+          useAsync = true;
+        }
+      }
+      return graph.executeAsync(feeds, outputNodes);
+    };
     return {
       async run(tensor, dims) {
         const input = tf.tensor(tensor, dims, "float32");
         let results;
         try {
-          results = await graph.executeAsync({ [inputNode]: input }, outputNodes);
+          results = await execute({ [inputNode]: input });
         } finally {
           input.dispose();
         }
