@@ -36,7 +36,7 @@ class Bundle:
         return self.manifest["runtime"]["name"]
 
     def reference_model(self, source: Path | None = None) -> Path:
-        """The model the Python reference runs for this bundle.
+        """Return the model the Python reference runs for this bundle.
 
         An onnxruntime-web bundle carries its model. A TF.js bundle carries a converted
         graph model that no Python runtime loads, so its source model (ONNX, SavedModel

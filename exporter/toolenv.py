@@ -38,7 +38,7 @@ class ToolEnvironment:
     name: str
     # Requirements file in exporter/tools, every package pinned with ==.
     requirements: str
-    # What the environment is for, and its rough install size, for messages.
+    # The environment's purpose and its approximate install size, for messages.
     purpose: str
     size_hint: str
     # Modules the install must be able to import before it counts as complete.
@@ -95,7 +95,7 @@ class ToolEnvironment:
         return Path(str(resources.files("exporter.tools").joinpath(script)))
 
     def environment(self) -> dict[str, str]:
-        """The child's environment: offline, quiet, and blind to this interpreter's packages.
+        """Return the child's environment: offline, quiet, and blind to this interpreter's packages.
 
         The proxy variables point at a closed loopback port, so a converter that tries
         to download anything fails at once instead of reaching the network.
@@ -116,7 +116,7 @@ class ToolEnvironment:
             return subprocess.run([str(python), str(self.script_path(script)), *args], cwd=cwd, env=self.environment(),
                                   timeout=timeout, capture_output=True, text=True, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise ToolEnvironmentError(f"{script} {' '.join(args[:1])} did not finish within {timeout:.0f} s") from exc
+            raise ToolEnvironmentError(f"{script} {' '.join(args[:1])} timed out after {timeout:.0f} s") from exc
 
     def run_with_progress(self, script: str, args: list[str], *, description: str, timeout: float) -> subprocess.CompletedProcess:
         """Like :meth:`run`, with a progress line showing the elapsed time while the script works.
@@ -141,7 +141,7 @@ class ToolEnvironment:
                     if waited > timeout:
                         process.kill()
                         process.wait()
-                        raise ToolEnvironmentError(f"{script} {args[0]} did not finish within {timeout:.0f} s")
+                        raise ToolEnvironmentError(f"{script} {args[0]} timed out after {timeout:.0f} s")
             log.seek(0)
             return subprocess.CompletedProcess(process.args, process.returncode, log.read(), "")
 

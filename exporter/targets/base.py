@@ -51,7 +51,7 @@ class RuntimeTarget:
 
     # False when only a conversion at export can tell which operators the runtime lacks.
     checks_operators: bool = True
-    # A module every backend imports first (TF.js core); empty when each backend entry stands alone.
+    # A module every backend imports first (TF.js core); empty when each backend entry is self-contained.
     core_file: str = ""
 
     def check_source(self, path: Path) -> None:

@@ -91,7 +91,7 @@ def resolve_esm_imports(data: bytes) -> bytes:
     The backends' ES builds import ``@tensorflow/tfjs-core`` by package name, which a
     browser resolves only through an import map, and module workers have none. The
     wasm build also imports Node's fs, path, perf_hooks and os for its Node code
-    path; in a browser those bindings are never read, so they become undefined.
+    path. A browser never reads those bindings, so they become undefined.
     """
     text = data.decode("utf-8")
     text = text.replace('from"@tensorflow/tfjs-core"', f'from"./{CORE_FILE}"')
@@ -143,8 +143,8 @@ class TfjsWebTarget(RuntimeTarget):
         return report_weight_quantization(self, info, contract, options, staging)
 
     def self_check_model(self, info: ModelInfo, model_file: Path) -> Path:
-        # No Python runtime loads a TF.js graph model, so the source model is the reference;
-        # the conversion matched it to about 1e-4 of the output scale.
+        # No Python runtime loads a TF.js graph model, so the source model is the reference.
+        # The conversion matched it to about 1e-4 of the output scale.
         return info.path
 
     def self_check_tolerance(self, info: ModelInfo, binding: dict) -> float:

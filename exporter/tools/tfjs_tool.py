@@ -262,10 +262,11 @@ def _convert_saved_model(saved_model: Path, out: Path, quantization: dict | None
 def _compressible_weights(model_json_path: Path, dtype: str) -> list[str]:
     """Names of the weights to store as ``dtype``: every one for float16, the 4-D kernels for uint8.
 
-    uint8 rounds each tensor to 256 levels between its min and max. On a convolution
-    kernel that costs little, but the decode constants (YOLOv8's anchor grid of 0.5 to
-    79.5, its stride table) then move boxes by up to 5 px and cut small-box IoU to 0.67;
-    they are under 2% of the bytes, so they stay float32.
+    uint8 rounds each tensor to 256 levels between its min and max. What that costs on
+    convolution kernels depends on the model, and the exporter measures it in the browser.
+    YOLOv8n's decode constants (the anchor grid of 0.5 to 79.5, the stride table) moved
+    boxes by up to 5 px and cut a small box's IoU to 0.67. Such constants are under 2% of
+    the bytes, so they stay float32.
     """
     model_json = json.loads(model_json_path.read_text(encoding="utf-8"))
     weights = [w for group in model_json["weightsManifest"] for w in group["weights"] if w["dtype"] == "float32"]
@@ -314,7 +315,7 @@ def _write_frame(stream, arrays: dict) -> None:
 
 
 def cmd_serve(args) -> None:
-    """Answer frames until stdin closes: one .npz with 'input' in, 'out0'.. 'outN' back."""
+    """Serve frames until stdin closes: one .npz with 'input' in, 'out0'.. 'outN' back."""
     import numpy as np
 
     tf = _quiet_tensorflow()
