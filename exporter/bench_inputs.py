@@ -83,12 +83,13 @@ class ReferenceTimer:
     """The Python reference pipeline with each stage timed by ``time.perf_counter``, in ms."""
 
     def __init__(self, bundle: Bundle, threads: int, reference_model: Path | None = None) -> None:
+        model = bundle.reference_model(reference_model)
         start = time.perf_counter()
         self.detector = ReferenceDetector(
-            bundle.reference_model(reference_model), bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name, intra_op_threads=threads
+            model, bundle.preprocess, bundle.postprocess, bundle.labels, bundle.input_name, intra_op_threads=threads
         )
         self.load_ms = (time.perf_counter() - start) * 1000
-        self.model_name = bundle.reference_model(reference_model).name
+        self.model_name = model.name
 
     def run(self, image: np.ndarray) -> tuple[dict[str, float], int]:
         """Run one frame; return stage timings named like detect()'s and the detection count."""

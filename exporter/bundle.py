@@ -78,17 +78,26 @@ def export_web(
         _copy_runtime(target, backends, runtime_folders, staging / RUNTIME_DIR)
         _copy_template(staging, info, contract, target)
         manifest = build_manifest(bundled_info, contract, target, staging, backends, binding)
-        if quantized is not None and getattr(quantized, "needs_bundle", False):
-            # Scored by running the finished bundle, whose page reads the manifest.
+        if quantized is not None:
+            # A TF.js report is scored by running the finished bundle, whose page reads the
+            # manifest; the report file it writes then joins the file list.
             _write_manifest(staging, manifest)
             quantized.finish(staging)
-            manifest = build_manifest(bundled_info, contract, target, staging, backends, binding)
-        if quantized is not None:
+            manifest["files"] = file_entries(staging)
             manifest["quantization_report"] = quantized.manifest_summary()
         _write_manifest(staging, manifest)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     logger.debug("wrote %s (%.1f MiB) for %s", out, total / 2**20, info.path.name)
     return ExportResult(out, manifest, total)
+
+
+def file_entries(staging: Path) -> list[dict[str, Any]]:
+    """List every file of the bundle but the manifest itself, with its size and SHA-256."""
+    return [
+        {"path": p.relative_to(staging).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in sorted(staging.rglob("*"))
+        if p.is_file() and p.relative_to(staging).as_posix() != "manifest.json"
+    ]
 
 
 def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
@@ -137,11 +146,7 @@ def build_manifest(info: ModelInfo, contract: ResolvedContract, target, staging:
     node carries which tensor); it is merged into the ``model`` section.
     """
     model_file = staging / target.model_filename
-    files = [
-        {"path": p.relative_to(staging).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
-        for p in sorted(staging.rglob("*"))
-        if p.is_file() and p.relative_to(staging).as_posix() != "manifest.json"
-    ]
+    files = file_entries(staging)
     # Files beside the main model file (TF.js weight shards), which the page fetches and checks too.
     parts = [f for f in files if model_file.parent != staging and f["path"].startswith(f"{model_file.parent.name}/")
              and f["path"] != target.model_filename]

@@ -111,6 +111,15 @@ def _add_quantize_flags(parser: argparse.ArgumentParser) -> None:
                        help="quantize every node, the head's decode included (usually loses the detections under int8)")
 
 
+REFERENCE_HELP = ("source model of the bundle (ONNX, SavedModel or Keras), checked against the manifest's hash; "
+                  "required for TF.js bundles, whose converted model no Python runtime loads "
+                  "(default for onnxruntime-web bundles: the bundle's own model)")
+
+
+def _add_reference_flag(parser: argparse.ArgumentParser, help_text: str = REFERENCE_HELP) -> None:
+    parser.add_argument("--reference", type=Path, metavar="MODEL", help=help_text)
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--version", action="version", version=f"vision-export {__version__}")
@@ -126,10 +135,7 @@ def build_command_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     predict.add_argument("--json", action="store_true", help="print detections as JSON")
     _add_contract_flags(predict)
-    predict.add_argument("--reference", type=Path, metavar="MODEL",
-                        help="source model of the bundle (ONNX, SavedModel or Keras), checked against the manifest's hash; "
-                             "required for TF.js bundles, whose converted model no Python runtime loads "
-                             "(default for onnxruntime-web bundles: the bundle's own model)")
+    _add_reference_flag(predict)
     _add_common(predict)
 
     verify = commands.add_parser("verify", formatter_class=HelpFormatter, help="prove browser parity in headless Chromium",
@@ -143,10 +149,7 @@ def build_command_parser() -> argparse.ArgumentParser:
     verify.add_argument("--score-tolerance", type=float, metavar="S",
                         help="max score difference (default: 0.001; 0.05 for dynamic-int8 models)")
     verify.add_argument("--threads", type=int, metavar="N", help="wasm threads in the browser (default: up to 4 when cross-origin isolated; TF.js bundles run 1)")
-    verify.add_argument("--reference", type=Path, metavar="MODEL",
-                        help="source model of the bundle (ONNX, SavedModel or Keras), checked against the manifest's hash; "
-                             "required for TF.js bundles, whose converted model no Python runtime loads "
-                             "(default for onnxruntime-web bundles: the bundle's own model)")
+    _add_reference_flag(verify)
     _add_common(verify)
 
     bench = commands.add_parser("bench", formatter_class=HelpFormatter, help="time the bundle in headless Chromium against native onnxruntime",
@@ -163,10 +166,9 @@ def build_command_parser() -> argparse.ArgumentParser:
                        help="onnxruntime intra-op threads on the native side, to compare with a different page thread count (default: --threads)")
     bench.add_argument("--backend", metavar="NAME", help="browser backend to request from loadDetector, e.g. wasm (default: the bundle's first)")
     bench.add_argument("--json", type=Path, metavar="OUT", help="also write the full result, with every sample, as JSON")
-    bench.add_argument("--reference", type=Path, metavar="MODEL",
-                       help="model the native side runs: the source model of a TF.js bundle (ONNX, SavedModel or Keras), "
-                            "or the float source of a quantized bundle to time both formats in one run; checked against the "
-                            "manifest's source hash (default: the bundle's model)")
+    _add_reference_flag(bench, "model the native side runs: the source model of a TF.js bundle (ONNX, SavedModel or Keras), "
+                               "or the float source of a quantized bundle to time both formats in one run; checked against the "
+                               "manifest's source hash (default: the bundle's model)")
     _add_common(bench)
 
     serve = commands.add_parser("serve", formatter_class=HelpFormatter, help="serve a bundle on 127.0.0.1",

@@ -200,10 +200,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     from .targets import RUNTIMES
 
     from .reference.runners import model_format
+    from .targets.base import FORMAT_NAMES
 
+    source_format = model_format(info.path)
     for target in RUNTIMES.values():
-        if model_format(info.path) not in target.source_formats:
-            print(f"runtime {target.name} ({target.description}): does not take {model_format(info.path)} models")
+        if source_format not in target.source_formats:
+            print(f"runtime {target.name} ({target.description}): does not take a {FORMAT_NAMES[source_format]}")
             continue
         if not target.checks_operators:
             print(f"runtime {target.name} ({target.description}): operators are checked when the model is converted at export")

@@ -110,16 +110,14 @@ def _tensor_info(value_info) -> TensorInfo:
 
 def inspect_model(path: Path) -> ModelInfo:
     """Inspect an ONNX file, or a TensorFlow SavedModel folder or Keras file (through the TF.js tools)."""
+    from .reference.runners import model_format
+
     path = Path(path)
-    if path.suffix.lower() in TENSORFLOW_SUFFIXES or (path / "saved_model.pb").is_file():
-        if not path.exists():
-            raise InvalidModelError(f"model file {str(path)!r} not found: check the path")
-        return inspect_tensorflow_model(path)
-    return inspect_onnx_model(path)
-
-
-# Keras files; a folder holding saved_model.pb is a SavedModel.
-TENSORFLOW_SUFFIXES = (".keras", ".h5", ".hdf5")
+    if model_format(path) == "onnx":
+        return inspect_onnx_model(path)
+    if not path.exists():
+        raise InvalidModelError(f"model file {str(path)!r} not found: check the path")
+    return inspect_tensorflow_model(path)
 
 
 def inspect_tensorflow_model(path: Path) -> ModelInfo:

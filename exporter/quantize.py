@@ -142,6 +142,9 @@ class QuantizedModel:
     def manifest_summary(self) -> dict[str, Any]:
         return report_summary(self.report)
 
+    def finish(self, staging: Path) -> None:
+        """Do nothing: the report was complete when the model was quantized."""
+
 
 def report_summary(report: dict[str, Any]) -> dict[str, Any]:
     """Return a quantization report's headline numbers for ``manifest["quantization_report"]``.
@@ -283,7 +286,7 @@ def _float_nodes(source: Path, contract, options: QuantizeOptions) -> tuple[list
 
 def _evaluate(float_model: Path, quantized: Path, contract, images: list[Path], mode: QuantizationMode, info: ModelInfo):
     """Run both models on ``images``; raise QuantizationError when the quantized one is unusable."""
-    from .quant_eval import STRONG_SCORE, compare_models
+    from .quant_eval import compare_models
 
     try:
         accuracy = compare_models(float_model, quantized, contract, images)
@@ -291,16 +294,27 @@ def _evaluate(float_model: Path, quantized: Path, contract, images: list[Path], 
         raise QuantizationError(f"the {mode.name} model of {info.path.name} does not load in onnxruntime: {exc}") from exc
     except ValueError as exc:
         raise QuantizationError(f"the {mode.name} model of {info.path.name} is unusable: {exc}") from exc
+    check_detections_kept(accuracy, f"the {mode.name} model of {info.path.name}", len(images),
+                          "keep more nodes float with --quantize-exclude, or use --quantize fp16")
+    return accuracy
+
+
+def check_detections_kept(accuracy, quantized: str, image_count: int, fix: str) -> None:
+    """Raise QuantizationError when ``quantized`` kept none of the float model's strong detections.
+
+    When the float model has no strong detection on the images, a collapse cannot be
+    seen, so a warning is logged instead.
+    """
+    from .quant_eval import STRONG_SCORE
+
     if accuracy.strong_reference == 0:
         logger.warning(
-            "the float model has no detection scoring >= %.2f on the %d evaluation images, so a collapse of the %s model "
-            "cannot be seen: pass --eval DIR with images that show the objects", STRONG_SCORE, len(images), mode.name,
+            "the float model has no detection scoring >= %.2f on the %d evaluation images, so a collapse of %s "
+            "cannot be seen: pass --eval DIR with images that show the objects", STRONG_SCORE, image_count, quantized,
         )
     elif accuracy.strong_matched == 0:
         raise QuantizationError(
-            f"the {mode.name} model of {info.path.name} lost all {accuracy.strong_reference} detections that the float "
-            f"model scores >= {STRONG_SCORE} on {len(images)} images: keep more nodes float with --quantize-exclude, "
-            "or use --quantize fp16"
+            f"{quantized} lost all {accuracy.strong_reference} strong detections (scores >= {STRONG_SCORE}) of the "
+            f"float model on {image_count} images: {fix}"
         )
-    return accuracy
 

@@ -195,11 +195,11 @@ def _npm_pack(package: RuntimePackage, work_dir: Path) -> Path:
 
 def _extract(package: RuntimePackage, tarball: Path, destination: Path) -> None:
     destination.mkdir(parents=True)
-    wanted = {f"package/{pinned.tar_path}": pinned for pinned in package.files}
+    pinned_by_member = {f"package/{pinned.tar_path}": pinned for pinned in package.files}
     try:
         with tarfile.open(tarball, "r:gz") as archive:
             for member in archive.getmembers():
-                pinned = wanted.get(member.name)
+                pinned = pinned_by_member.get(member.name)
                 if pinned is None or not member.isfile():
                     continue
                 source = archive.extractfile(member)

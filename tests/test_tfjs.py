@@ -66,8 +66,8 @@ def tfjs_bundles(tfjs_tools, models_dir, photos_dir, tmp_path_factory):
     return get
 
 
-# Per-tensor uint8 kernels cost YOLOX-Nano its detections (scores moved by up to 0.97 with
-# the first convolution alone rounded), so that export must fail; see the test below.
+# Per-tensor uint8 kernels cost YOLOX-Nano its detections: rounding its first convolution
+# alone moved scores by up to 0.97. That export must fail, which the test below checks.
 CASES = [(name, mode) for name in sorted(SOURCES) for mode in (None, "fp16", "uint8") if (name, mode) != ("yolox-nano", "uint8")]
 
 
@@ -78,13 +78,16 @@ def test_tfjs_bundle_matches_onnx_reference(tfjs_bundles, models_dir, photos_dir
     report = verify_bundle(bundle, [photos_dir], reference_model=models_dir / SOURCES[name][0])
     failed = {image.image: image.problems for image in report.images if not image.passed}
     assert not failed, failed
-    assert report.backend == "wasm" and report.threads == 1
+    assert report.backend == "wasm"
+    assert report.threads == 1
     assert sum(image.matched for image in report.images) >= 20  # real detections were compared
     expected = {None: Tolerance(), "fp16": Tolerance(box_px=2.0, score=1e-2)}.get(mode)
     if expected is not None:
-        assert report.tolerance.box_px == expected.box_px and report.tolerance.score == expected.score
+        assert report.tolerance.box_px == expected.box_px
+        assert report.tolerance.score == expected.score
     else:
-        assert report.tolerance.min_iou == 0.9 and report.tolerance.score == 0.02
+        assert report.tolerance.min_iou == 0.9
+        assert report.tolerance.score == 0.02
 
 
 @pytest.mark.browser
@@ -102,7 +105,8 @@ def test_tfjs_quantization_report_measures_the_browser(tfjs_bundles):
         bundle = tfjs_bundles("yolov8n", mode)
         report = json.loads((bundle / "quantization-report.json").read_text())
         manifest = json.loads((bundle / "manifest.json").read_text())
-        assert report["mode"] == mode and report["runtime"] == "tfjs"
+        assert report["mode"] == mode
+        assert report["runtime"] == "tfjs"
         assert report["bytes_after"] <= ratio * report["bytes_before"], report
         assert "not the inference time" in report["note"]
         assert report["accuracy"]["map50"] >= 0.99
@@ -128,17 +132,21 @@ def test_onnx_and_tfjs_bundles_find_the_same_detections(tfjs_bundles, models_dir
     assert total >= 40
 
 
-def test_tfjs_manifest_binds_outputs_by_name_and_keeps_nchw(tfjs_bundles):
+def test_tfjs_manifest_binding_and_layout(tfjs_bundles):
     manifest = json.loads((tfjs_bundles("yolov8n", None) / "manifest.json").read_text())
     model = manifest["model"]
-    assert manifest["runtime"]["name"] == "tfjs" and manifest["runtime"]["package"] == "@tensorflow/tfjs"
-    assert model["input_layout"] == "NCHW" and manifest["preprocess"]["layout"] == "NCHW"
+    assert manifest["runtime"]["name"] == "tfjs"
+    assert manifest["runtime"]["package"] == "@tensorflow/tfjs"
+    assert model["input_layout"] == "NCHW"
+    assert manifest["preprocess"]["layout"] == "NCHW"
     # onnx2tf renames outputs by position; the binding maps the ONNX name to the graph node.
     assert model["tfjs"]["output_nodes"] == {"output0": "Identity:0"}
     assert model["tfjs"]["onnx_max_abs_diff"] < 0.01
-    assert model["file"] == "model/model.json" and len(model["parts"]) >= 3
+    assert model["file"] == "model/model.json"
+    assert len(model["parts"]) >= 3
     runtime_files = sorted(Path(f).name for b in manifest["runtime"]["backends"] for f in b["files"])
-    assert "tf.fesm.min.js" in runtime_files and not any(name.startswith("ort") for name in runtime_files)
+    assert "tf.fesm.min.js" in runtime_files
+    assert not any(name.startswith("ort") for name in runtime_files)
 
 
 def test_conversion_leaves_the_source_model_untouched(tfjs_tools, models_dir, tmp_path):
@@ -163,7 +171,8 @@ def test_tool_environment_runs_offline():
     # A download attempt goes to a closed loopback port and fails at once.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         assert env[name] == "http://127.0.0.1:9"
-    assert env["NO_PROXY"] == "" and "PYTHONPATH" not in env
+    assert env["NO_PROXY"] == ""
+    assert "PYTHONPATH" not in env
 
 
 def test_onnx2tf_calibration_placeholder_is_written(tfjs_tools, tmp_path):
@@ -221,7 +230,8 @@ def test_tensorflow_sources_export_and_match_tensorflow(keras_models, tmp_path, 
     options = UserOptions(preset="yolov8", labels_file=keras_models / "labels.txt")
     bundle = export_web(model, tmp_path / "bundle", runtime="tfjs", options=options).out
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["model"]["input_layout"] == "NHWC" and manifest["model"]["source_format"] in ("keras", "saved_model")
+    assert manifest["model"]["input_layout"] == "NHWC"
+    assert manifest["model"]["source_format"] in ("keras", "saved_model")
     report = verify_bundle(bundle, [keras_models / "photos"], reference_model=model)
     assert report.passed, [image.problems for image in report.images]
     assert sum(image.matched for image in report.images) >= 3
@@ -234,7 +244,8 @@ def test_missing_tool_environment_names_the_setup_command(tmp_path, monkeypatch,
     code = main([str(EXAMPLE_MODEL), "-o", str(out), "--target", "web", "--runtime", "tfjs"])
     error = capsys.readouterr().err.strip().splitlines()
     assert code == ToolEnvironmentError.exit_code
-    assert len(error) == 1 and "vision-export setup-tfjs" in error[0]
+    assert len(error) == 1
+    assert "vision-export setup-tfjs" in error[0]
     assert not out.exists()
 
 
@@ -259,7 +270,8 @@ def test_quantize_modes_belong_to_their_runtime(tfjs_tools, tmp_path, capsys, ar
     code = main([str(EXAMPLE_MODEL), "-o", str(out), "--target", "web", *[images if a == "IMAGES" else a for a in argv]])
     error = capsys.readouterr().err
     assert code == ConfigError.exit_code, error
-    assert message in error and not out.exists()
+    assert message in error
+    assert not out.exists()
 
 
 def test_lost_output_fails_the_export_loudly():

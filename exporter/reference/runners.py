@@ -103,11 +103,11 @@ class TensorFlowRunner(ModelRunner):
             raise InvalidModelError(f"TensorFlow could not run the model: {archive['error'].tobytes().decode('utf-8')}")
         return {key: archive[key] for key in archive.files}
 
-    def _fail(self, what: str) -> None:
+    def _fail(self, problem: str) -> None:
         self._process.kill()
         assert self._process.stderr is not None
         lines = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        raise ToolEnvironmentError(f"the TensorFlow reference process {what}: {lines[-1] if lines else 'no message'}")
+        raise ToolEnvironmentError(f"the TensorFlow reference process {problem}: {lines[-1] if lines else 'no message'}")
 
 
 def model_format(path: Path) -> str:

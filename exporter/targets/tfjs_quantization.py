@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import QuantizationError
 from ..images_list import expand_images
 from ..inspection import ModelInfo
-from ..quantize import REPORT_FILENAME, report_summary
+from ..quantize import REPORT_FILENAME, check_detections_kept, report_summary
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ class WeightQuantization:
     report: dict[str, Any]
     contract: Any
     eval_images: list[Path]
-    needs_bundle: bool = True
 
     def manifest_summary(self) -> dict[str, Any]:
         return {**report_summary(self.report), "note": LOAD_NOTE}
@@ -59,13 +57,10 @@ class WeightQuantization:
     def finish(self, staging: Path) -> None:
         """Score the complete bundle in Chromium on the evaluation images and write the report."""
         if self.eval_images:
-            self.report["accuracy"] = _score_in_browser(self.info, self.contract, staging, self.eval_images).to_dict()
-            accuracy = self.report["accuracy"]
-            if accuracy["strong_reference"] and not accuracy["strong_matched"]:
-                raise QuantizationError(
-                    f"{self.report['mode']} weights lost all {accuracy['strong_reference']} strong detections of the float model "
-                    f"on {len(self.eval_images)} images: export without --quantize"
-                )
+            accuracy = _score_in_browser(self.info, self.contract, staging, self.eval_images)
+            check_detections_kept(accuracy, f"{self.report['mode']} weights", len(self.eval_images),
+                                  "use --quantize fp16, or export without --quantize")
+            self.report["accuracy"] = accuracy.to_dict()
         (staging / REPORT_FILENAME).write_text(json.dumps(self.report, indent=2) + "\n", encoding="utf-8")
 
 

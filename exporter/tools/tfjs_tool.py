@@ -211,7 +211,7 @@ def _candidates(name: str, index: int, signature_names: list[str]) -> list[str]:
 def _onnx_parity(source: Path, saved_model: Path) -> dict:
     """Bind each ONNX output to a SavedModel output by name, confirmed by value.
 
-    Both models run on one seeded random input; an ONNX output is bound to the first
+    Both models run on one seeded random input. An ONNX output is bound to the first
     candidate signature output with the same shape and values within
     SAME_OUTPUT_TOLERANCE. An output left unbound has ``signature_name`` None.
     """
@@ -226,18 +226,18 @@ def _onnx_parity(source: Path, saved_model: Path) -> dict:
     _, signature = _load_signature(saved_model)
     input_names = sorted(signature.structured_input_signature[1])
     actual = {key: value.numpy() for key, value in signature(**{input_names[0]: sample}).items()}
-    outputs, taken = {}, set()
+    outputs, bound = {}, set()
     for index, (name, value) in enumerate(expected.items()):
         scale = max(1.0, float(np.max(np.abs(value), initial=0.0)))
         entry = {"signature_name": None, "onnx_shape": list(value.shape), "max_abs": scale}
         for candidate in _candidates(name, index, list(actual)):
             got = actual[candidate]
-            if candidate in taken or got.shape != value.shape:
+            if candidate in bound or got.shape != value.shape:
                 continue
             difference = float(np.max(np.abs(got.astype(np.float64) - value), initial=0.0))
             if difference <= SAME_OUTPUT_TOLERANCE * scale:
                 entry.update(signature_name=candidate, max_abs_diff=difference)
-                taken.add(candidate)
+                bound.add(candidate)
                 break
         else:
             entry["tf_shapes"] = {key: list(got.shape) for key, got in actual.items()}

@@ -28,13 +28,13 @@ function weightData(topology, modelFile, parts) {
  * blob: URLs, which the bundle's Content-Security-Policy (worker-src 'self') forbids.
  */
 async function activateBackend(tf, backend, baseUrl) {
+  // Importing the entry registers its backend. WebGL's entry is the core module, already loaded.
+  const entryUrl = new URL(backend.entry, baseUrl);
+  const entry = await import(/* @vite-ignore */ entryUrl.href);
   if (backend.name === "wasm") {
-    const wasm = await import(/* @vite-ignore */ new URL(backend.entry, baseUrl).href);
     // The .wasm files sit beside the backend module in the bundle.
-    wasm.setWasmPaths(new URL(".", new URL(backend.entry, baseUrl)).href);
+    entry.setWasmPaths(new URL(".", entryUrl).href);
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-  } else if (backend.name === "webgpu") {
-    await import(/* @vite-ignore */ new URL(backend.entry, baseUrl).href);
   }
   if (!(await tf.setBackend(backend.name))) throw new Error(`TF.js backend ${backend.name} could not start`);
   await tf.ready();
